@@ -1,0 +1,1 @@
+"""Users, roles, passwords (argon2id) and API tokens."""

@@ -1,0 +1,1 @@
+"""Adapters to the outside world: file importers, mail, chat, exports."""

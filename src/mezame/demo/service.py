@@ -1,0 +1,78 @@
+"""Load the demo: generate the world, write its files, and import each through the importer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mezame.accounts.service import create_user
+from mezame.demo.files import write_world
+from mezame.demo.world import SALES_REPS, generate_world
+from mezame.ingest.service import ImportReport, import_file
+from mezame.models import User
+from mezame.vocabulary import Role
+
+# Printed by `mezame demo`: a demo database is for looking around, never for real customers.
+DEMO_PASSWORD = "mezame-demo-2026"  # noqa: S105
+DEMO_USERS: tuple[tuple[str, str, Role], ...] = (
+    ("admin@demo.mezame.jp", "管理者 デモ", Role.ADMIN),
+    ("marketing@demo.mezame.jp", "マーケ 花子", Role.MARKETING),
+    *((email, name, Role.SALES) for email, name in SALES_REPS),
+)
+
+# (step, done, total): "generate", "files", then one step per import kind.
+DemoProgress = Callable[[str, int, int], None]
+
+
+def ensure_demo_users(session: Session) -> list[tuple[str, str, str]]:
+    """Create the demo logins that do not exist yet; (email, password, role) for each."""
+    existing = set(
+        session.scalars(select(User.email).where(User.email.in_([u[0] for u in DEMO_USERS])))
+    )
+    for email, name, role in DEMO_USERS:
+        if email not in existing:
+            create_user(session, email=email, name=name, role=role, password=DEMO_PASSWORD)
+    return [(email, DEMO_PASSWORD, role.value) for email, _, role in DEMO_USERS]
+
+
+def load_demo(
+    session: Session,
+    *,
+    companies: int,
+    seed: int,
+    as_of: date,
+    directory: Path,
+    progress: DemoProgress | None = None,
+) -> dict[str, ImportReport]:
+    """Generate the demo world, write its files into `directory` and import them in order.
+
+    The files name the demo sales reps as owners, so their users are ensured first.
+    Imports are idempotent: loading the same world twice leaves the same rows.
+    """
+    ensure_demo_users(session)
+    if progress is not None:
+        progress("generate", 0, 1)
+    world = generate_world(companies=companies, seed=seed, as_of=as_of)
+    if progress is not None:
+        progress("generate", 1, 1)
+        progress("files", 0, 1)
+    files = write_world(world, directory)
+    if progress is not None:
+        progress("files", 1, 1)
+    reports: dict[str, ImportReport] = {}
+    for kind, path in files:
+        step = kind.value
+
+        def report_progress(done: int, total: int, step: str = step) -> None:
+            if progress is not None:
+                progress(step, done, total)
+
+        report = import_file(session, kind=kind, path=path, progress=report_progress)
+        # .xlsx cannot tell its row count up front: close the step with what was read.
+        report_progress(report.rows_total, report.rows_total)
+        reports[step] = report
+    return reports

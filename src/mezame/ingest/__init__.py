@@ -1,0 +1,1 @@
+"""Import: read customer files, validate their rows, and upsert them idempotently."""

@@ -1,0 +1,58 @@
+"""The closed vocabularies every stage shares: event types, outcomes, kinds, consent bases."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    MAIL_SENT = "mail_sent"
+    MAIL_DELIVERED = "mail_delivered"
+    MAIL_OPENED = "mail_opened"
+    MAIL_CLICKED = "mail_clicked"
+    MAIL_BOUNCED = "mail_bounced"
+    MAIL_UNSUBSCRIBED = "mail_unsubscribed"
+    MAIL_REPLIED = "mail_replied"
+    DOCUMENT_DOWNLOAD = "document_download"
+    WEBINAR_REGISTERED = "webinar_registered"
+    WEBINAR_ATTENDED = "webinar_attended"
+    SITE_VISIT = "site_visit"
+    INQUIRY = "inquiry"
+    DEMO_REQUEST = "demo_request"
+
+
+class DealOutcome(StrEnum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+    POSTPONED = "postponed"  # 見送り
+
+
+class ActivityKind(StrEnum):
+    CALL = "call"
+    MAIL = "mail"
+    VISIT = "visit"
+    ONLINE_MEETING = "online_meeting"
+    OTHER = "other"
+
+
+class CompanyStatus(StrEnum):
+    PROSPECT = "prospect"
+    CUSTOMER = "customer"
+    FORMER = "former"
+    UNKNOWN = "unknown"
+
+
+class ConsentBasis(StrEnum):
+    """特定電子メール法: the grounds on which a contact may be mailed."""
+
+    OPT_IN = "opt_in"
+    BUSINESS_CARD = "business_card"
+    EXISTING_TRANSACTION = "existing_transaction"
+    NONE = "none"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MARKETING = "marketing"
+    SALES = "sales"
