@@ -28,6 +28,16 @@ class DealOutcome(StrEnum):
     POSTPONED = "postponed"  # 見送り
 
 
+class LostReason(StrEnum):
+    """Why a deal was lost or a customer left (SPEC 4.3); it picks the reactivation angle."""
+
+    PRICE = "price"
+    FUNCTION = "function"
+    TIMING = "timing"
+    COMPETITOR = "competitor"
+    UNKNOWN = "unknown"
+
+
 class ActivityKind(StrEnum):
     CALL = "call"
     MAIL = "mail"

@@ -4,6 +4,7 @@ from mezame.models.accounts import ApiToken, ImportRun, User
 from mezame.models.base import Base, UTCDateTime, utcnow
 from mezame.models.customers import Company, Contact
 from mezame.models.engagement import ConsentRecord, EngagementEvent, SurveyAnswer
+from mezame.models.policy import PolicySetting
 from mezame.models.sales import Deal, Order, SalesActivity
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "EngagementEvent",
     "ImportRun",
     "Order",
+    "PolicySetting",
     "SalesActivity",
     "SurveyAnswer",
     "UTCDateTime",

@@ -1,0 +1,1 @@
+"""Business policy: pydantic models in the domain core, stored by `mezame.policy.service`."""
