@@ -22,6 +22,17 @@ def test_migrations_match_models(engine: Engine) -> None:
     assert diff == []
 
 
+def test_expression_indexes_survive_every_migration(engine: Engine) -> None:
+    """Batch migrations on SQLite copy tables and silently drop expression indexes."""
+    if engine.dialect.name == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'index'"
+    else:
+        sql = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+    with engine.connect() as conn:
+        names = set(conn.exec_driver_sql(sql).scalars())
+    assert "ix_contacts_email_lower" in names
+
+
 def test_datetimes_round_trip_as_aware_utc(engine: Engine) -> None:
     jst = timezone(timedelta(hours=9))
     with Session(engine) as s:
