@@ -26,11 +26,36 @@ class Settings(BaseSettings):
     smtp_username: str = ""
     smtp_password: SecretStr = SecretStr("")
     smtp_starttls: bool = False
+    smtp_use_tls: bool = False  # implicit TLS (port 465)
+    smtp_timeout_seconds: float = 60.0
+    # Persistent connections kept open to the SMTP server; each carries one message at a time.
+    smtp_connections: int = Field(default=8, ge=1, le=100)
+    # The relay's limits; 0 means none. Temporary failures retry with doubling delays.
+    smtp_max_per_minute: int = Field(default=0, ge=0)
+    smtp_max_per_hour: int = Field(default=0, ge=0)
+    smtp_max_attempts: int = Field(default=5, ge=1, le=20)
+    smtp_retry_base_seconds: float = Field(default=60.0, gt=0)
+
+    # DKIM signing when a key is configured: an RSA PEM file, or for ed25519-sha256 the
+    # base64 32-byte seed dkimpy reads. The public key goes in DNS at SELECTOR._domainkey.DOMAIN.
+    dkim_domain: str = ""
+    dkim_selector: str = ""
+    dkim_private_key_file: Path | None = None
+    dkim_algorithm: str = Field(default="rsa-sha256", pattern="^(rsa-sha256|ed25519-sha256)$")
+
+    # Bounce mailbox (IMAP) read by `mezame bounces process --imap`.
+    bounce_imap_host: str = ""
+    bounce_imap_port: int = 993
+    bounce_imap_username: str = ""
+    bounce_imap_password: SecretStr = SecretStr("")
+    bounce_imap_folder: str = "INBOX"
 
     # 特定電子メール法: every mail names the sender and a postal address.
     sender_name: str = "mezame"
     sender_email: str = "no-reply@example.jp"
     sender_address: str = ""
+    # Where List-Unsubscribe mailto requests go; empty means the sender email.
+    unsubscribe_email: str = ""
 
     base_url: str = "http://127.0.0.1:8000"
     timezone: str = "Asia/Tokyo"

@@ -8,6 +8,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mezame.cleaning.merges.service import auto_merge
+from mezame.dormancy.rules import DormancyKind
+from mezame.dormancy.service import recompute
 from mezame.models import (
     Company,
     Contact,
@@ -40,5 +43,17 @@ _COUNTED = {
 
 def run_pipeline(session: Session, *, as_of: datetime) -> PipelineSummary:
     """Run every stage that exists, in order: ingest is done by now; later stages follow."""
+    # Clean: merge the certain duplicates (companies first: their contacts then meet).
+    merged = {
+        f"merged_{kind}": sum(len(m.merged_ids) for m in auto_merge(session, kind=kind))
+        for kind in ("companies", "contacts")
+    }
     counts = {name: session.scalar(select(func.count(col))) or 0 for name, col in _COUNTED.items()}
-    return PipelineSummary(as_of=as_of, counts=counts)
+    # Merged-away records are kept for undo, hidden: they are not customers any more.
+    for name, model in (("companies", Company), ("contacts", Contact)):
+        hidden = select(func.count()).select_from(model).where(model.merged_into_id.is_not(None))
+        counts[name] -= session.scalar(hidden) or 0
+    # Dormancy, statistics and priority for everyone, on the day as_of falls on where it was given.
+    dormancy = recompute(session, as_of=as_of.date())
+    dormant = {f"dormant_{kind.value}": dormancy.dormant(kind) for kind in DormancyKind}
+    return PipelineSummary(as_of=as_of, counts={**counts, **merged, **dormant})

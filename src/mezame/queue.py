@@ -8,6 +8,8 @@ unit of work, call one service, and commit.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
@@ -50,7 +52,8 @@ def run_pipeline_job(settings: Settings) -> dict[str, int]:
     engine = make_engine(settings.database_url)
     try:
         with session_scope(engine) as session:
-            summary = run_pipeline(session, as_of=utcnow())
+            # The business day is Japan's (settings.timezone): at 02:30 JST it is already today.
+            summary = run_pipeline(session, as_of=datetime.now(ZoneInfo(settings.timezone)))
     finally:
         engine.dispose()
     log.info("pipeline done: %s", summary.counts)
@@ -71,4 +74,67 @@ def register_tasks(huey: Huey) -> dict[str, object]:
     def nightly_pipeline() -> dict[str, int]:
         return run_pipeline_job(get_settings())
 
-    return {"pipeline": pipeline, "nightly_pipeline": nightly_pipeline}
+    @huey.task(name="send_campaign")
+    def send_campaign(campaign_id: int) -> dict[str, int | str]:
+        """Send (or resume) one campaign; the UI's "send" button queues this."""
+        return send_campaign_job(get_settings(), campaign_id)
+
+    # Campaigns left `sending` without a live sender (a crashed worker, soft bounces queued
+    # again after the campaign finished) are picked up again within ten minutes.
+    @huey.periodic_task(crontab(minute="*/10"), name="resume_campaigns")
+    def resume_campaigns() -> list[int]:
+        return resume_campaigns_job(get_settings())
+
+    return {
+        "pipeline": pipeline,
+        "nightly_pipeline": nightly_pipeline,
+        "send_campaign": send_campaign,
+        "resume_campaigns": resume_campaigns,
+    }
+
+
+def send_campaign_job(settings: Settings, campaign_id: int) -> dict[str, int | str]:
+    """Run the sender for one campaign with the configured SMTP server, identity and DKIM."""
+    import asyncio
+    from dataclasses import asdict
+
+    from mezame.adapters.mail import sender_parts
+    from mezame.sending.service import SendOptions, run_campaign
+
+    engine = make_engine(settings.database_url)
+    options = SendOptions(
+        max_attempts=settings.smtp_max_attempts,
+        retry_base_seconds=settings.smtp_retry_base_seconds,
+        wait_for_retries=False,  # a worker thread does not sit on a retry; the next run does
+    )
+    try:
+        report = asyncio.run(
+            run_campaign(
+                engine, campaign_id=campaign_id, parts=sender_parts(settings), options=options
+            )
+        )
+    finally:
+        engine.dispose()
+    log.info("campaign %s: %s", campaign_id, report)
+    return asdict(report)
+
+
+def resume_campaigns_job(settings: Settings) -> list[int]:
+    """Send every campaign that is `sending` with due mails and no live sender."""
+    from mezame.sending.options import SendOptions
+    from mezame.sendlog.service import CampaignBusy, campaigns_to_resume
+
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            ids = campaigns_to_resume(session, now=utcnow(), options=SendOptions())
+    finally:
+        engine.dispose()
+    resumed = []
+    for campaign_id in ids:
+        try:
+            send_campaign_job(settings, campaign_id)
+            resumed.append(campaign_id)
+        except CampaignBusy:
+            continue  # another worker took it in the meantime
+    return resumed

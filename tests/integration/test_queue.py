@@ -74,4 +74,7 @@ def test_nightly_job_is_scheduled_at_0230_tokyo(tmp_path: Path) -> None:
     periodic = register_tasks(huey)["nightly_pipeline"].task_class()
     assert periodic.validate_datetime(datetime(2026, 11, 23, 17, 30))  # 02:30 JST, in UTC
     assert not periodic.validate_datetime(datetime(2026, 11, 23, 2, 30))
-    assert [t.name for t in huey._registry.periodic_tasks] == ["nightly_pipeline"]
+    assert sorted(t.name for t in huey._registry.periodic_tasks) == [
+        "nightly_pipeline",
+        "resume_campaigns",
+    ]

@@ -96,6 +96,9 @@ class CompanyDetailOut(BaseModel):
     order_total: int = Field(description="yen")
     last_ordered_on: date | None
     deal_outcomes: dict[str, int] = Field(description="deal outcome -> number of deals")
+    merged_into_id: int | None = Field(
+        default=None, description="the survivor, when a merge folded this company into it"
+    )
 
 
 class ContactDetailOut(BaseModel):
@@ -117,6 +120,9 @@ class ContactDetailOut(BaseModel):
     hearing_notes: str | None
     last_seen_at: datetime | None
     consent_basis: str | None
+    merged_into_id: int | None = Field(
+        default=None, description="the survivor, when a merge folded this contact into it"
+    )
 
 
 class TimelineEntryOut(BaseModel):

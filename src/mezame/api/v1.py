@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from mezame import __version__
-from mezame.api import customers, imports
+from mezame.api import cleaning, customers, dormancy, imports, mail, quality
 
 router = APIRouter()
 
@@ -18,3 +18,7 @@ def health() -> dict[str, str]:
 
 router.include_router(customers.router)
 router.include_router(imports.router)
+router.include_router(dormancy.router)
+router.include_router(cleaning.router)
+router.include_router(quality.router)
+router.include_router(mail.router)

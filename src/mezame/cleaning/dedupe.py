@@ -12,12 +12,14 @@ prefecture or city with nothing else shared, or two different branches (支店) 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntFlag
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rapidfuzz.distance import Indel
 from rapidfuzz.process import cpdist
 
@@ -40,25 +42,31 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 
-@dataclass(frozen=True, slots=True)
-class DedupePolicy:
-    """Thresholds and block limits of duplicate detection."""
+class DedupePolicy(BaseModel):
+    """Thresholds and block limits of duplicate detection (a business policy: edited in the UI)."""
 
-    auto_merge: float = 0.90  # at or above: merged without asking
-    review: float = 0.75  # at or above (and below auto_merge): shown for a human to decide
-    block_window: int = 30  # in an exact-key block, each record meets at most this many others
-    fuzzy_window: int = 8  # sorted-neighbourhood width for similar-name candidates
-    fuzzy_min_similarity: float = 0.75  # below this a name is not "similar" at all
+    model_config = ConfigDict(frozen=True)
+    policy_key: ClassVar[str] = "cleaning.dedupe"
+
+    # At or above: merged without asking.
+    auto_merge: float = Field(default=0.90, ge=0.0, le=1.0)
+    # At or above (and below auto_merge): shown for a human to decide.
+    review: float = Field(default=0.75, ge=0.0, le=1.0)
+    # In an exact-key block, each record meets at most this many others.
+    block_window: int = Field(default=30, ge=1)
+    # Sorted-neighbourhood width for similar-name candidates.
+    fuzzy_window: int = Field(default=8, ge=0)
+    fuzzy_min_similarity: float = Field(default=0.75, ge=0.0, le=1.0)  # below: not similar at all
     # A long name this similar at the same postal code (a few streets) is worth a look; without
     # the postal code, long names differing in one part (藤本/坂本ライン…) are other companies.
-    long_name: int = 12
-    long_name_similarity: float = 0.92
+    long_name: int = Field(default=12, ge=1)
+    long_name_similarity: float = Field(default=0.92, ge=0.0, le=1.0)
 
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.review <= self.auto_merge <= 1.0:
+    @model_validator(mode="after")
+    def _ordered_thresholds(self) -> DedupePolicy:
+        if not self.review <= self.auto_merge:
             raise ValueError("thresholds must satisfy 0 <= review <= auto_merge <= 1")
-        if self.block_window < 1 or self.fuzzy_window < 0:
-            raise ValueError("block_window must be >= 1 and fuzzy_window >= 0")
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +132,17 @@ class DetectionStats:
 
 @dataclass(frozen=True, slots=True)
 class DuplicateReport:
-    """Candidate pairs, their clusters and the blocking statistics."""
+    """Candidate pairs, their clusters and the blocking statistics.
+
+    `auto_clusters` are what the automatic merge applies: records linked by pairs at or above
+    the auto-merge threshold alone. A cluster with one weaker link (山田製作所 ×2 by phone, a
+    third by the name only) is still merged where it is certain; the rest waits for review.
+    """
 
     pairs: tuple[CandidatePair, ...]
     clusters: tuple[DuplicateCluster, ...]
     stats: DetectionStats
+    auto_clusters: tuple[DuplicateCluster, ...] = ()
 
 
 class _Evidence(IntFlag):
@@ -585,43 +599,73 @@ def _build_report(
     cannot_link: Callable[[Sequence[int], Sequence[int]], bool],
     policy: DedupePolicy,
     stats: DetectionStats,
+    apart: Collection[tuple[int, int]],
 ) -> DuplicateReport:
-    """Pairs (by row index) → report in record ids, with clusters."""
-    found = cluster_pairs(
-        ((a, b, s) for a, b, s, _ in pairs), threshold=policy.review, cannot_link=cannot_link
-    )
-    found.sort(key=lambda cluster: ids[cluster[0][0]])
-    cluster_of = {row: number for number, (rows, _) in enumerate(found) for row in rows}
-    words: list[list[str]] = [[] for _ in found]
-    for a, b, _, pair_words in pairs:
-        number = cluster_of.get(a)
-        if number is not None and number == cluster_of.get(b):
-            words[number].extend(w for w in pair_words if w not in words[number])
-    clusters = tuple(
-        DuplicateCluster(
-            cluster_id=number + 1,
-            ids=tuple(ids[r] for r in rows),
-            external_ids=tuple(external_ids[r] for r in rows),
-            score=round(score, 4),
-            evidence=tuple(words[number]),
-            auto=score >= policy.auto_merge,
+    """Pairs (by row index) → report in record ids, with clusters.
+
+    `apart` holds record-id pairs a person said are not duplicates: such a pair is dropped and
+    its two records are never joined, not even through a third record.
+    """
+    row_of = {record_id: row for row, record_id in enumerate(ids)}
+    apart_rows = {
+        (min(row_of[a], row_of[b]), max(row_of[a], row_of[b]))
+        for a, b in apart
+        if a in row_of and b in row_of
+    }
+    if apart_rows:
+        pairs = [p for p in pairs if (min(p[0], p[1]), max(p[0], p[1])) not in apart_rows]
+        detected_conflict = cannot_link
+
+        def cannot_link(group_a: Sequence[int], group_b: Sequence[int]) -> bool:
+            told_apart = any((min(x, y), max(x, y)) in apart_rows for x in group_a for y in group_b)
+            return told_apart or detected_conflict(group_a, group_b)
+
+    def clusters_at(threshold: float) -> tuple[DuplicateCluster, ...]:
+        found = cluster_pairs(
+            ((a, b, s) for a, b, s, _ in pairs), threshold=threshold, cannot_link=cannot_link
         )
-        for number, (rows, score) in enumerate(found)
-    )
+        found.sort(key=lambda cluster: ids[cluster[0][0]])
+        cluster_of = {row: number for number, (rows, _) in enumerate(found) for row in rows}
+        words: list[list[str]] = [[] for _ in found]
+        for a, b, score, pair_words in pairs:
+            number = cluster_of.get(a)
+            if score >= threshold and number is not None and number == cluster_of.get(b):
+                words[number].extend(w for w in pair_words if w not in words[number])
+        return tuple(
+            DuplicateCluster(
+                cluster_id=number + 1,
+                ids=tuple(ids[r] for r in rows),
+                external_ids=tuple(external_ids[r] for r in rows),
+                score=round(score, 4),
+                evidence=tuple(words[number]),
+                auto=score >= policy.auto_merge,
+            )
+            for number, (rows, score) in enumerate(found)
+        )
+
     candidates = tuple(
         CandidatePair(min(ids[a], ids[b]), max(ids[a], ids[b]), round(s, 4), words)
         for a, b, s, words in sorted(pairs, key=lambda p: (-p[2], ids[p[0]], ids[p[1]]))
     )
-    return DuplicateReport(pairs=candidates, clusters=clusters, stats=stats)
+    return DuplicateReport(
+        pairs=candidates,
+        clusters=clusters_at(policy.review),
+        stats=stats,
+        auto_clusters=clusters_at(policy.auto_merge),
+    )
 
 
 # --- companies --------------------------------------------------------------------------------
 
 
 def find_company_duplicates(
-    records: Sequence[CompanyRecord], policy: DedupePolicy | None = None
+    records: Sequence[CompanyRecord],
+    policy: DedupePolicy | None = None,
+    *,
+    apart: Collection[tuple[int, int]] = (),
 ) -> DuplicateReport:
-    """Candidate duplicate companies at or above the review threshold, paired and clustered."""
+    """Candidate duplicate companies at or above the review threshold, paired and clustered;
+    record-id pairs in `apart` (decided by a person: not duplicates) are never linked."""
     policy = policy or DedupePolicy()
     n = len(records)
     columns = _company_columns(records)
@@ -651,7 +695,13 @@ def find_company_duplicates(
         capped_blocks=capped,
     )
     return _build_report(
-        [r.id for r in records], [r.external_id for r in records], pairs, cannot_link, policy, stats
+        [r.id for r in records],
+        [r.external_id for r in records],
+        pairs,
+        cannot_link,
+        policy,
+        stats,
+        apart,
     )
 
 
@@ -678,9 +728,13 @@ def person_name_key(name: str | None) -> str | None:
 
 
 def find_contact_duplicates(
-    records: Sequence[ContactRecord], policy: DedupePolicy | None = None
+    records: Sequence[ContactRecord],
+    policy: DedupePolicy | None = None,
+    *,
+    apart: Collection[tuple[int, int]] = (),
 ) -> DuplicateReport:
-    """Contacts with the same email (case-insensitive), or the same name, company and phone."""
+    """Contacts with the same email (case-insensitive), or the same name, company and phone;
+    record-id pairs in `apart` are never linked."""
     policy = policy or DedupePolicy()
     n = len(records)
     names = [person_name_key(r.name) for r in records]
@@ -774,5 +828,11 @@ def find_contact_duplicates(
         capped_blocks=sum(1 for rows in blocks.values() if len(rows) > policy.block_window + 1),
     )
     return _build_report(
-        [r.id for r in records], [r.external_id for r in records], pairs, cannot_link, policy, stats
+        [r.id for r in records],
+        [r.external_id for r in records],
+        pairs,
+        cannot_link,
+        policy,
+        stats,
+        apart,
     )

@@ -603,7 +603,8 @@ ROLE_LOCAL_PARTS = frozenset(
         "インフォ",
     }
 )
-_ROLE_PREFIXES = ("info", "sales", "support", "contact", "inquiry", "toiawase", "webmaster")
+# A local part starting with one of these (info-tokyo, sales.east) is a role mailbox too.
+ROLE_PREFIXES = ("info", "sales", "support", "contact", "inquiry", "toiawase", "webmaster")
 _LOCAL_TOKEN = re.compile(r"[._+\-]")
 # Second-level labels under which a registrant gets the third label (example.co.jp, x.com.au).
 _SECOND_LEVELS = frozenset(
@@ -631,7 +632,7 @@ def is_role_local_part(local: str) -> bool:
     if base in ROLE_LOCAL_PARTS or bare in ROLE_LOCAL_PARTS:
         return True
     first = _LOCAL_TOKEN.split(base, 1)[0].rstrip("0123456789")
-    return first in _ROLE_PREFIXES
+    return first in ROLE_PREFIXES
 
 
 def normalize_email(raw: str | None) -> EmailAddress | None:

@@ -29,6 +29,11 @@ _STEP_LABELS = {
     "activities": "営業活動",
     "events": "行動履歴",
     "surveys": "アンケート",
+    "merged_companies": "名寄せで統合 (取引先)",
+    "merged_contacts": "名寄せで統合 (担当者)",
+    "dormant_former_customer": "休眠: 既存顧客",
+    "dormant_lost_deal": "休眠: 失注・見送り",
+    "dormant_contact_only": "休眠: 接点のみ",
 }
 
 CompaniesOption = Annotated[

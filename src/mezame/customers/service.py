@@ -126,6 +126,7 @@ class CompanyDetail:
     order_total: int
     last_ordered_on: date | None
     deal_outcomes: dict[str, int]  # outcome -> number of deals
+    merged_into_id: int | None = None  # set when a merge folded this company into another
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ class ContactDetail:
     hearing_notes: str | None
     last_seen_at: datetime | None
     consent_basis: str | None  # the latest unwithdrawn e-mail consent, if any
+    merged_into_id: int | None = None  # set when a merge folded this contact into another
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ def list_companies(
 ) -> Page[CompanySummary]:
     """Companies, newest first, matching name, kana, external id or corporate number."""
     page, per_page = _bounded(page, per_page)
-    conditions: list[ColumnElement[bool]] = []
+    conditions: list[ColumnElement[bool]] = [Company.merged_into_id.is_(None)]
     term = (query or "").strip()
     if term:
         conditions.append(
@@ -242,7 +244,7 @@ def list_contacts(
 ) -> Page[ContactSummary]:
     """Contacts, newest first, matching name, kana, email, external id or company name."""
     page, per_page = _bounded(page, per_page)
-    conditions: list[ColumnElement[bool]] = []
+    conditions: list[ColumnElement[bool]] = [Contact.merged_into_id.is_(None)]
     if company_id is not None:
         conditions.append(Contact.company_id == company_id)
     term = (query or "").strip()
@@ -281,7 +283,7 @@ def get_company(session: Session, *, company_id: int) -> CompanyDetail:
         _contact_summary(r)
         for r in session.execute(
             _contact_summary_select()
-            .where(Contact.company_id == company_id)
+            .where(Contact.company_id == company_id, Contact.merged_into_id.is_(None))
             .order_by(Contact.id.desc())
             .limit(COMPANY_CONTACTS_SHOWN)
         )
@@ -322,6 +324,7 @@ def get_company(session: Session, *, company_id: int) -> CompanyDetail:
         order_total=int(order_total),
         last_ordered_on=last_ordered_on,
         deal_outcomes=deal_outcomes,
+        merged_into_id=company.merged_into_id,
     )
 
 
@@ -362,6 +365,7 @@ def get_contact(session: Session, *, contact_id: int) -> ContactDetail:
         hearing_notes=contact.hearing_notes,
         last_seen_at=contact.last_seen_at,
         consent_basis=consent_basis,
+        merged_into_id=contact.merged_into_id,
     )
 
 
@@ -398,8 +402,12 @@ def contact_timeline(
 def count_customers(session: Session) -> dict[str, Count]:
     """Headline counts for the home page (capped like the lists)."""
     return {
-        "companies": Count(*_capped_count(session, select(Company.id))),
-        "contacts": Count(*_capped_count(session, select(Contact.id))),
+        "companies": Count(
+            *_capped_count(session, select(Company.id).where(Company.merged_into_id.is_(None)))
+        ),
+        "contacts": Count(
+            *_capped_count(session, select(Contact.id).where(Contact.merged_into_id.is_(None)))
+        ),
         "open_deals": Count(*_capped_count(session, select(Deal.id).where(Deal.outcome == "open"))),
     }
 
@@ -438,7 +446,7 @@ def _contact_counts(session: Session, company_ids: Sequence[int]) -> dict[int, i
         return {}
     rows = session.execute(
         select(Contact.company_id, func.count(Contact.id))
-        .where(Contact.company_id.in_(company_ids))
+        .where(Contact.company_id.in_(company_ids), Contact.merged_into_id.is_(None))
         .group_by(Contact.company_id)
     )
     return {company_id: n for company_id, n in rows if company_id is not None}

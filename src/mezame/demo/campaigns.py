@@ -10,6 +10,8 @@ from mezame.demo import lexicon as lx
 from mezame.demo.timeline import FEATURE_NAME, Timeline, randint
 
 DAY = 86400
+# The price-change notice goes out this many days before the rise.
+PRICE_NOTICE_DAYS = 45
 DOCUMENT_PAGES = (
     "/documents/service-overview",
     "/documents/price-list",
@@ -64,7 +66,7 @@ def make_campaigns(rng: np.random.Generator, timeline: Timeline) -> list[Campaig
             n += 1
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     rise = timeline.on(timeline.price_rise)
-    notice = timeline.price_rise - 45
+    notice = timeline.price_rise - PRICE_NOTICE_DAYS
     out.append(
         Campaign(
             f"価格改定のお知らせ（{rise.year}年{rise.month}月）",

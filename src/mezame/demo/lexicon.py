@@ -649,6 +649,55 @@ PRICE_TALK = (
     "価格改定のご説明。費用負担が大きいとの反応。他社サービスも比較中とのこと。",
     "値上げについて問い合わせあり。継続は社内で再検討するとのこと。",
 )
+# How a buyer who stopped ordering at the new price let it be known: a reply to the notice,
+# a question about the new price list, what they told the rep who called about the missing
+# order. (kind, subject, notes); subjects and notes are as varied as the reps who log them.
+PRICE_TRACES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "mail",
+        "価格改定のお知らせへのご返信",
+        (
+            "新価格では費用負担が大きく継続が難しいとのご返信。発注はいったん止めるとのこと。",
+            "値上げ幅が想定以上で予算が厳しいとのご意見。今後の発注は未定。",
+            "改定後の単価では予算内に収まらないとのご連絡。",
+        ),
+    ),
+    (
+        "call",
+        "新料金表についてのお問い合わせ",
+        (
+            "新しい料金表の確認のお電話。値上げ後は割高に感じるとのこと。",
+            "改定後の価格について質問あり。他社の安価な消耗品と比較しているとのこと。",
+            "値上げの理由を聞かれた。説明したが、この価格では高いと納得はされていない様子。",
+        ),
+    ),
+    (
+        "call",
+        "発注状況の確認",
+        (
+            "しばらくご発注がないため連絡。値上げの件で先方から連絡、価格が合わず今回は見送りとのこと。",
+            "定期発注が止まっているため確認。価格改定後は予算的に厳しいとのお話。",
+            "ご発注が途絶えている件。値上がり分のコストを吸収できず、当面は手持ちの在庫で回すとのこと。",
+            "前回から発注なし。価格改定を受けてコスト削減のため仕入れ先を見直したとのこと。",
+        ),
+    ),
+    (
+        "visit",
+        "定例訪問",
+        (
+            "価格改定後の費用負担が重いとのこと。発注は控えている。",
+            "値上げ後の単価では割高で、稟議が通らないとのこと。",
+        ),
+    ),
+    (
+        "mail",
+        "Follow-up on the new price list",
+        (
+            "Customer replied that the new prices are over budget; orders paused.",
+            "They find the price increase too steep and are buying elsewhere for now.",
+        ),
+    ),
+)
 CANCEL_TALK = {
     "price": "解約のお申し出。理由は価格改定後の費用負担。",
     "other": "解約のお申し出。社内事情によるとのこと。",

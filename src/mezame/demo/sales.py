@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mezame.demo import lexicon as lx
+from mezame.demo.campaigns import PRICE_NOTICE_DAYS
 from mezame.demo.companies import Firm
 from mezame.demo.lifecycle import Account, OrderRecord, list_price
 from mezame.demo.people import Person
@@ -18,6 +19,8 @@ REASONS = ("price", "function", "timing", "competitor", "unknown")
 LOST_MIX = {"before": (0.30, 0.24, 0.10, 0.24, 0.12), "after": (0.46, 0.18, 0.08, 0.18, 0.10)}
 POSTPONED_MIX = (0.15, 0.05, 0.65, 0.0, 0.15)
 ENGLISH_SHARE = 0.1
+# Customers who leave over a price rise nearly always say so somewhere; a few just go quiet.
+PRICE_TRACE_SHARE = 0.88
 
 
 @dataclass(slots=True)
@@ -371,6 +374,23 @@ def _customer_activities(
         desk.activity(
             firm.index, acc.churn_day, "call", "解約のお申し出", lx.CANCEL_TALK[acc.churn_cause]
         )
+    elif acc.churn_cause == "price" and rng.random() < PRICE_TRACE_SHARE:
+        _price_trace(rng, timeline, desk, firm, acc)
+
+
+def _price_trace(
+    rng: np.random.Generator, timeline: Timeline, desk: _Desk, firm: Firm, acc: Account
+) -> None:
+    """What a buyer who stopped at the new price said, after the notice or their last order.
+
+    The reply, the question or the rep's call comes weeks after whichever was later: the
+    notice, or the last order (the rep calls when the usual next one does not come).
+    """
+    last_order = acc.orders[-1].day if acc.orders else timeline.price_rise
+    since = max(last_order, timeline.price_rise - PRICE_NOTICE_DAYS)
+    day = min(timeline.days - 1, since + randint(rng, 7, 60))
+    kind, subject, notes = lx.PRICE_TRACES[randint(rng, 0, len(lx.PRICE_TRACES))]
+    desk.activity(firm.index, day, kind, subject, _choice(rng, notes))
 
 
 def survey_days(timeline: Timeline) -> list[int]:

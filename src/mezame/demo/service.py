@@ -11,9 +11,12 @@ from sqlalchemy.orm import Session
 
 from mezame.accounts.service import create_user
 from mezame.demo.files import write_world
-from mezame.demo.world import SALES_REPS, generate_world
+from mezame.demo.timeline import add_months
+from mezame.demo.world import SALES_REPS, Planted, generate_world
+from mezame.dormancy.changes import Change, ChangeKind, ChangesPolicy
 from mezame.ingest.service import ImportReport, import_file
 from mezame.models import User
+from mezame.policy.service import load_policy, save_policy
 from mezame.vocabulary import Role
 
 # Printed by `mezame demo`: a demo database is for looking around, never for real customers.
@@ -37,6 +40,40 @@ def ensure_demo_users(session: Session) -> list[tuple[str, str, str]]:
         if email not in existing:
             create_user(session, email=email, name=name, role=role, password=DEMO_PASSWORD)
     return [(email, DEMO_PASSWORD, role.value) for email, _, role in DEMO_USERS]
+
+
+def demo_changes(planted: Planted) -> ChangesPolicy:
+    """What the demo vendor changed over the two years, as its team would record it."""
+    month = planted.as_of.replace(day=1)
+    return ChangesPolicy(
+        changes=(
+            Change(
+                on=planted.price_rise_on,
+                kind=ChangeKind.PRICE_RISE,
+                description=f"価格改定（全プラン {planted.price_rise_percent}% 値上げ）",
+            ),
+            Change(
+                on=planted.feature_release_on,
+                kind=ChangeKind.NEW_FEATURE,
+                description=f"{planted.feature_name}をリリースしました",
+            ),
+            Change(
+                on=add_months(month, -3),
+                kind=ChangeKind.CASE_STUDY,
+                description="同業の卸売A社で受発注の工数を30%削減した事例を公開",
+            ),
+            Change(
+                on=planted.price_cut_on,
+                kind=ChangeKind.PRICE_CUT,
+                description=f"年間プランを{planted.price_cut_percent}%値下げしました",
+            ),
+            Change(
+                on=add_months(month, -1),
+                kind=ChangeKind.NEW_SEASON,
+                description="来期4月の稼働に間に合う導入スケジュールをご用意しました",
+            ),
+        )
+    )
 
 
 def load_demo(
@@ -63,6 +100,9 @@ def load_demo(
     files = write_world(world, directory)
     if progress is not None:
         progress("files", 1, 1)
+    # The offers/changes setting, unless the team already recorded its own.
+    if not load_policy(session, ChangesPolicy).changes:
+        save_policy(session, demo_changes(world.planted))
     reports: dict[str, ImportReport] = {}
     for kind, path in files:
         step = kind.value

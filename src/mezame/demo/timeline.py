@@ -18,6 +18,9 @@ PRICE_RISE_MONTHS_BEFORE = 14  # the rise takes effect on the 1st of the month 1
 PRICE_RISE_PERCENT = 15
 FEATURE_RELEASE_MONTHS_BEFORE = 5
 FEATURE_NAME = "在庫連携API"
+# Announced two months back: the annual plans cost less again (the "price now lower").
+PRICE_CUT_MONTHS_BEFORE = 2
+PRICE_CUT_PERCENT = 10
 
 # Business volume by month: 年度末 (March) peaks, お盆 (August) dips, September closes a half.
 MONTH_WEIGHT = (0.9, 1.0, 1.8, 0.9, 0.85, 1.0, 0.95, 0.7, 1.2, 1.0, 1.0, 1.15)
@@ -53,6 +56,7 @@ class Timeline:
     days: int
     price_rise: int
     feature_release: int
+    price_cut: int
     weight: FloatArray
     cumulative: FloatArray  # running sum of weight: "business time" for seasonal Poisson processes
 
@@ -106,11 +110,13 @@ def make_timeline(as_of: date) -> Timeline:
     )
     rise = add_months(as_of.replace(day=1), -PRICE_RISE_MONTHS_BEFORE)
     release = add_months(as_of.replace(day=1), -FEATURE_RELEASE_MONTHS_BEFORE)
+    cut = add_months(as_of.replace(day=1), -PRICE_CUT_MONTHS_BEFORE)
     return Timeline(
         start=start,
         days=HISTORY_DAYS,
         price_rise=(rise - start).days,
         feature_release=(release - start).days,
+        price_cut=(cut - start).days,
         weight=weight,
         cumulative=np.cumsum(weight),
     )

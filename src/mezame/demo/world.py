@@ -22,6 +22,7 @@ from mezame.demo.rows import SALES_REPS, Row, RowWriter
 from mezame.demo.sales import SalesBook, make_sales
 from mezame.demo.timeline import (
     FEATURE_NAME,
+    PRICE_CUT_PERCENT,
     PRICE_RISE_PERCENT,
     Timeline,
     make_timeline,
@@ -44,6 +45,8 @@ class Planted:
     price_rise_percent: int
     feature_release_on: date
     feature_name: str
+    price_cut_on: date  # announced: the annual plans cost less again
+    price_cut_percent: int
     duplicate_companies: list[dict[str, object]]
     near_miss_companies: list[dict[str, object]]
     invalid_corporate_numbers: list[str]
@@ -170,6 +173,8 @@ def _planted(
         price_rise_percent=PRICE_RISE_PERCENT,
         feature_release_on=timeline.on(timeline.feature_release),
         feature_name=FEATURE_NAME,
+        price_cut_on=timeline.on(timeline.price_cut),
+        price_cut_percent=PRICE_CUT_PERCENT,
         duplicate_companies=[
             {
                 "duplicate": d.external_id,

@@ -151,9 +151,12 @@ class References:
         p = Base.metadata.tables["contacts"]
         self.company_by_code: dict[str, int] = {}
         self.company_by_name: dict[str, int] = {}
+        # A record merged into another resolves to its survivor: re-importing a file after a
+        # merge (名寄せ) attaches its rows to the company and contact that live on.
         if used & set(_COMPANY_FIELDS):
+            live = func.coalesce(c.c.merged_into_id, c.c.id)
             for cid, code, name in session.execute(
-                select(c.c.id, c.c.external_id, c.c.name).order_by(c.c.id.desc())
+                select(live, c.c.external_id, c.c.name).order_by(c.c.id.desc())
             ):  # descending, so the oldest company wins a shared code or name
                 if code is not None:
                     self.company_by_code[code] = cid
@@ -161,7 +164,10 @@ class References:
         self.contact_by_code: dict[str, tuple[int, int | None]] = {}
         self.contact_by_email: dict[str, tuple[int, int | None]] = {}
         if used & set(_CONTACT_FIELDS):
-            query = select(p.c.id, p.c.company_id, p.c.external_id, p.c.email)
+            survivor = p.alias("survivor")
+            query = select(survivor.c.id, survivor.c.company_id, p.c.external_id, p.c.email).join(
+                survivor, survivor.c.id == func.coalesce(p.c.merged_into_id, p.c.id)
+            )
             for pid, company_id, code, email in session.execute(query.order_by(p.c.id.desc())):
                 if code is not None:
                     self.contact_by_code[code] = (pid, company_id)

@@ -2,7 +2,10 @@
 
 from mezame.models.accounts import ApiToken, ImportRun, User
 from mezame.models.base import Base, UTCDateTime, utcnow
+from mezame.models.campaigns import Campaign, CampaignSend, CampaignStep, Suppression
+from mezame.models.cleaning import DuplicateDecision, Merge, MergedRecord, MergeMovedRow
 from mezame.models.customers import Company, Contact
+from mezame.models.dormancy import DormancyRun, DormantCustomer
 from mezame.models.engagement import ConsentRecord, EngagementEvent, SurveyAnswer
 from mezame.models.policy import PolicySetting
 from mezame.models.sales import Deal, Order, SalesActivity
@@ -10,15 +13,25 @@ from mezame.models.sales import Deal, Order, SalesActivity
 __all__ = [
     "ApiToken",
     "Base",
+    "Campaign",
+    "CampaignSend",
+    "CampaignStep",
     "Company",
     "ConsentRecord",
     "Contact",
     "Deal",
+    "DormancyRun",
+    "DormantCustomer",
+    "DuplicateDecision",
     "EngagementEvent",
     "ImportRun",
+    "Merge",
+    "MergeMovedRow",
+    "MergedRecord",
     "Order",
     "PolicySetting",
     "SalesActivity",
+    "Suppression",
     "SurveyAnswer",
     "UTCDateTime",
     "User",

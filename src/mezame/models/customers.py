@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, func
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mezame.models.base import Base, Timestamped, UTCDateTime
@@ -34,6 +34,10 @@ class Company(Timestamped, Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     source: Mapped[str | None] = mapped_column(String(100))
     notes: Mapped[str | None] = mapped_column(Text)
+    # The survivor, once a merge folded this company into it: hidden everywhere, kept for
+    # undo. No foreign key: SQLite cannot drop one again without copying the table, and a
+    # copy would fire the cascades of every table that points here.
+    merged_into_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     contacts: Mapped[list[Contact]] = relationship(back_populates="company")
 
@@ -64,6 +68,10 @@ class Contact(Timestamped, Base):
     hearing_notes: Mapped[str | None] = mapped_column(Text)  # ヒアリング記録
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The survivor, once a merge folded this contact into it: hidden everywhere, kept for
+    # undo. No foreign key: SQLite cannot drop one again without copying the table, and a
+    # copy would fire the cascades of every table that points here.
+    merged_into_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     company: Mapped[Company | None] = relationship(back_populates="contacts")
 

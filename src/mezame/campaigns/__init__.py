@@ -1,0 +1,1 @@
+"""Campaigns: content, audience, the send log and its state machines."""

@@ -1,0 +1,1 @@
+"""Merging duplicate records and undoing merges."""

@@ -1,0 +1,1 @@
+"""Reading the history that dormancy is judged from."""

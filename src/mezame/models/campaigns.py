@@ -1,0 +1,105 @@
+"""Email campaigns: the campaign, its steps (the mails), the send log, and the suppression list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mezame.models.base import Base, Timestamped, UTCDateTime, utcnow
+
+
+class Campaign(Timestamped, Base):
+    """A mailing: one-off, recurring or a step sequence; its status drives the sender."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # one_off / recurring / sequence
+    kind: Mapped[str] = mapped_column(String(20), default="one_off", server_default="one_off")
+    # draft / scheduled / sending / paused / stopped / finished (campaigns.status)
+    status: Mapped[str] = mapped_column(String(20), default="draft", server_default="draft")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The one sender run allowed to send it now ("host:pid:nonce"), and its last sign of life.
+    sender_run: Mapped[str | None] = mapped_column(String(120))
+    sender_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CampaignStep(Timestamped, Base):
+    """One mail of a campaign (a one-off has one step): its templates."""
+
+    __tablename__ = "campaign_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(SmallInteger)
+    subject: Mapped[str] = mapped_column(String(500))  # Jinja2 (sandboxed)
+    html_body: Mapped[str] = mapped_column(Text)
+    text_body: Mapped[str | None] = mapped_column(Text)  # derived from the HTML when empty
+
+    __table_args__ = (UniqueConstraint("campaign_id", "position"),)
+
+
+class CampaignSend(Base):
+    """One (campaign, step, contact): the unit the sender claims, sends once, and marks.
+
+    The unique constraint is what makes "sent at most once" hold across restarts and
+    concurrent senders; the status column is the state machine in campaigns.status.
+    """
+
+    __tablename__ = "campaign_sends"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    step_id: Mapped[int] = mapped_column(ForeignKey("campaign_steps.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
+    # The address used, frozen when claimed: bounces and the log refer to it.
+    email: Mapped[str | None] = mapped_column(String(320))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The server's last reply or the reason a row was skipped or failed ("no consent" …).
+    detail: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "step_id", "contact_id"),
+        # The sender's keyset scan: a campaign's rows of one status, in id order.
+        Index("ix_campaign_sends_campaign_id_status_id", "campaign_id", "status", "id"),
+        Index("ix_campaign_sends_contact_id", "contact_id"),
+    )
+
+
+class Suppression(Base):
+    """An address nothing may mail again: unsubscribed, hard-bounced, complained, or manual."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # normalised (lower-case)
+    reason: Mapped[str] = mapped_column(String(20))  # mail.compliance.SuppressionReason
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    send_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaign_sends.id", ondelete="SET NULL")
+    )
+    source: Mapped[str | None] = mapped_column(String(40))  # one-click, dsn, webhook, admin …
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

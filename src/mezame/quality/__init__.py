@@ -1,0 +1,1 @@
+"""The data-quality report: the four faults that make reactivation fail, counted and ranked."""

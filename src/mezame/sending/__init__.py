@@ -1,0 +1,1 @@
+"""Sending: the campaign sender (claim, render, send, mark) and message composition."""

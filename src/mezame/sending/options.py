@@ -1,0 +1,34 @@
+"""How a sender run behaves, and what it reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    max_attempts: int = 5
+    retry_base_seconds: float = 60.0
+    page_size: int = 500
+    # Wait in the run for sends whose retry is due later (else leave them for the next run).
+    wait_for_retries: bool = True
+    heartbeat_seconds: float = 2.0
+    # A lease whose holder shows no heartbeat this long is taken over.
+    stale_after_seconds: float = 60.0
+    status_check_seconds: float = 0.5
+    commit_delay_seconds: float = 0.004
+    max_outage_backoff_seconds: float = 30.0
+
+
+@dataclass
+class SendReport:
+    campaign_id: int
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    retried: int = 0
+    # Found `sending` from a crashed run: maybe delivered, never re-sent.
+    recovered_unknown: int = 0
+    unknown: int = 0
+    remaining: int = 0
+    status: str = ""

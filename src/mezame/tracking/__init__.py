@@ -1,0 +1,1 @@
+"""Tracking hooks: open pixel, signed click redirect, one-click unsubscribe."""
