@@ -189,6 +189,15 @@ def send_campaign(
     return contacts / result["seconds"], result["peak_rss_mb"]
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM). Not ru_maxrss: Linux carries that over from the
+    forked parent across exec, so it would report the seeding parent's size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(
     db: str, campaign_id: int, port: int, connections: int, dkim_algorithm: str, workdir: str
 ) -> None:
@@ -209,7 +218,7 @@ def child(
         )
     )
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     print(json.dumps({"sent": report.sent, "seconds": seconds, "peak_rss_mb": peak}))
 
 

@@ -27,7 +27,7 @@ from mezame.campaigns.status import SendStatus
 from mezame.compliance.service import suppress
 from mezame.mail.compliance import SuppressionReason
 from mezame.mail.links import LinkSigner
-from mezame.models import CampaignSend, ConsentRecord, EngagementEvent, Suppression
+from mezame.models import CampaignSend, ConsentRecord, Contact, EngagementEvent, Suppression
 from mezame.sending.service import SendOptions, run_campaign
 from mezame.sendlog.service import CampaignBusy, acquire_campaign
 from tests.mail_helpers import (
@@ -198,6 +198,20 @@ def test_contacts_without_consent_or_suppressed_get_nothing(engine: Engine) -> N
             ).all()
         )
     assert sorted(reasons.values()) == ["no consent", "no consent", "no consent", "suppressed"]
+
+
+def test_a_contact_merged_into_another_is_never_mailed(engine: Engine) -> None:
+    with Session(engine) as s:
+        survivor, merged_away = add_contacts(s, 2)
+        s.execute(update(Contact).where(Contact.id == merged_away).values(merged_into_id=survivor))
+        s.commit()
+    campaign_id = make_campaign(engine)
+    handler = CollectingHandler()
+    with smtp_server(handler) as port:
+        asyncio.run(
+            run_campaign(engine, campaign_id=campaign_id, parts=parts_for(port), options=FAST)
+        )
+    assert [r for m in handler.messages for r in m.recipients] == ["user0@example.jp"]
 
 
 def test_a_suppression_after_the_audience_was_frozen_still_blocks(engine: Engine) -> None:

@@ -120,7 +120,8 @@ def freeze_audience(
             .over(partition_by=normalised_email(Contact.email), order_by=Contact.id)
             .label("rank"),
         )
-        .where(Contact.id.in_(audience))
+        # A contact merged into another is kept only for undo: the survivor is the one to mail.
+        .where(Contact.id.in_(audience), Contact.merged_into_id.is_(None))
         .subquery()
     )
     reason = case(
