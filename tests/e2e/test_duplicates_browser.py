@@ -6,39 +6,20 @@ Set MEZAME_SCREENSHOT_DIR to keep a screenshot of the queue.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine, select
 
 from mezame.accounts.service import create_user
-from mezame.api.app import create_app
-from mezame.config import Settings
 from mezame.db import session_scope
 from mezame.models import Company, Contact
+from tests.e2e.browser import CHROMIUM_ARGS, chromium_executable, served
 
 pytestmark = pytest.mark.browser
 
 EMAIL = "marketing@example.jp"
 PASSWORD = "correct-horse-battery"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
-
-
-def _chromium() -> str:
-    candidates = [os.environ.get("MEZAME_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return candidate
-    reason = "chromium not found: apt-get install chromium (or set MEZAME_CHROMIUM)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}; CI requires the browser tests")
-    pytest.skip(reason)
 
 
 def _seed(engine: Engine) -> None:
@@ -62,29 +43,12 @@ def _seed(engine: Engine) -> None:
 @pytest.fixture
 def base_url(sqlite_engine: Engine) -> Iterator[str]:
     _seed(sqlite_engine)
-    app = create_app(
-        Settings(database_url=str(sqlite_engine.url), secret_key="browser-test-secret-0123"),
-        engine=sqlite_engine,
-    )
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start within 15 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with served(sqlite_engine) as url:
+        yield url
 
 
 def test_review_queue_merge_undo_and_not_duplicate(base_url: str, sqlite_engine: Engine) -> None:
-    chromium = _chromium()
+    chromium = chromium_executable()
     from playwright.sync_api import expect, sync_playwright
 
     shots = os.environ.get("MEZAME_SCREENSHOT_DIR")

@@ -7,25 +7,19 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
 from mezame.accounts.service import create_user
-from mezame.api.app import create_app
-from mezame.config import Settings
 from mezame.db import session_scope
 from mezame.dormancy.changes import Change, ChangeKind, ChangesPolicy
 from mezame.dormancy.service import recompute
 from mezame.models import Company, Contact, Deal, Order
 from mezame.policy.service import save_policy
-from tests.e2e.test_browser import CHROMIUM_ARGS, _chromium
+from tests.e2e.browser import CHROMIUM_ARGS, chromium_executable, served
 
 pytestmark = pytest.mark.browser
 
@@ -88,29 +82,12 @@ def _seed(engine: Engine) -> None:
 @pytest.fixture
 def base_url(sqlite_engine: Engine) -> Iterator[str]:
     _seed(sqlite_engine)
-    app = create_app(
-        Settings(database_url=str(sqlite_engine.url), secret_key="browser-test-secret-0123"),
-        engine=sqlite_engine,
-    )
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start within 15 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with served(sqlite_engine) as url:
+        yield url
 
 
 def test_filter_the_list_read_why_and_use_the_suggestion(base_url: str) -> None:
-    chromium = _chromium()
+    chromium = chromium_executable()
     from playwright.sync_api import expect, sync_playwright
 
     shots = os.environ.get("MEZAME_SCREENSHOT_DIR")
