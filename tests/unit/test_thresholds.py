@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from mezame.errors import InvalidInputError
 from mezame.stats.thresholds import (
+    distinct,
     dormancy_gap,
     gap_quantiles,
     inter_purchase_gaps,
@@ -127,3 +128,9 @@ def test_curve_matches_the_definition_on_random_logs(
         reached.append(max(longest_gap, as_of_day - ordered[-1]))
     assert curve.returned.tolist() == [sum(v >= g for v in ended) for g in grid]
     assert curve.reached.tolist() == [sum(v >= g for v in reached) for g in grid]
+
+
+def test_distinct_is_sorted_unique_and_handles_empty() -> None:
+    values = np.array([5, 3, 5, 1, 3], dtype=np.int64)
+    assert distinct(values).tolist() == [1, 3, 5]
+    assert distinct(np.array([], dtype=np.int64)).size == 0

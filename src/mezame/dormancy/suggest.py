@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mezame.dormancy.rules import DAYS_PER_MONTH, DormancyKind
-from mezame.stats.thresholds import dormancy_gap, gap_quantiles, return_curve
+from mezame.stats.thresholds import distinct, dormancy_gap, gap_quantiles, return_curve
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -106,7 +106,7 @@ def suggest(
     ]
     return KindSuggestion(
         kind=kind.value,
-        entities=int(np.unique(ids).size),
+        entities=int(distinct(ids).size),
         gaps=quantiles.gaps if quantiles is not None else 0,
         quantiles=[]
         if quantiles is None

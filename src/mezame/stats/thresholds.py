@@ -69,10 +69,12 @@ class _Histories:
     customers: int
 
 
-def _distinct(values: IntArray) -> IntArray:
+def distinct(values: IntArray) -> IntArray:
     """The sorted distinct values."""
     # Plain np.unique hashes int64 since NumPy 2.3: forty times slower than a sort here.
     ordered = np.sort(values)
+    if ordered.size == 0:
+        return ordered
     return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
 
 
@@ -95,7 +97,7 @@ def _histories(
     day = days.astype(np.int64)
     base = int(day.min())
     span = int(day.max()) - base + 1
-    keys = _distinct(customer.astype(np.int64) * span + (day - base))
+    keys = distinct(customer.astype(np.int64) * span + (day - base))
     return _Histories(keys // span, keys % span + base, int(customers.size))
 
 
@@ -127,7 +129,7 @@ def gap_quantiles(
         probabilities=probs,
         gap_days=np.quantile(gaps, probs),
         gaps=int(gaps.size),
-        customers=int(_distinct(owner).size),
+        customers=int(distinct(owner).size),
     )
 
 

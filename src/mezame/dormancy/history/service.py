@@ -49,6 +49,7 @@ from mezame.models import (
     SalesActivity,
     SurveyAnswer,
 )
+from mezame.stats.thresholds import distinct
 from mezame.vocabulary import DealOutcome, EventType
 
 IntArray = NDArray[np.int64]
@@ -374,7 +375,7 @@ def load_contacts(
         .group_by(SalesActivity.contact_id),
         2,
     )
-    unsubscribed = np.unique(
+    unsubscribed = distinct(
         columns(
             session,
             select(EngagementEvent.contact_id).where(
