@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     bounce_imap_username: str = ""
     bounce_imap_password: SecretStr = SecretStr("")
     bounce_imap_folder: str = "INBOX"
+    # "ssl": TLS from the first byte (port 993); "starttls": upgrade on port 143. Never plain.
+    bounce_imap_security: str = Field(default="ssl", pattern="^(ssl|starttls)$")
+    # A private CA (an in-house mail server's certificate); empty: the system's CAs.
+    bounce_imap_ca_file: Path | None = None
 
     # 特定電子メール法: every mail names the sender and a postal address.
     sender_name: str = "mezame"

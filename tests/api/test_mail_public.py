@@ -60,6 +60,13 @@ def _suppressed(engine: Engine) -> list[tuple[str, str]]:
         return [(r.email, r.reason) for r in s.scalars(select(Suppression))]
 
 
+def _send(mailing: Mailing) -> CampaignSend:
+    with Session(mailing.engine) as s:
+        row = s.get(CampaignSend, mailing.send_id)
+        assert row is not None
+        return row
+
+
 def _events(engine: Engine, kind: str) -> int:
     with Session(engine) as s:
         return int(s.scalar(select(func.count()).where(EngagementEvent.type == kind)) or 0)
@@ -92,6 +99,7 @@ def test_one_click_post_without_cookies_works_at_once_never_redirects_and_repeat
         assert "配信を停止しました" in response.text
     assert _suppressed(mailing.engine) == [("user0@example.jp", "unsubscribed")]
     assert _events(mailing.engine, "mail_unsubscribed") == 1
+    assert _send(mailing).unsubscribed_at is not None
 
 
 def test_the_unsubscribe_form_works_for_a_logged_in_staff_member_without_a_csrf_token(
@@ -131,6 +139,10 @@ def test_a_signed_click_redirects_and_is_recorded_a_forged_one_goes_nowhere(
     assert response.status_code == 302
     assert response.headers["location"] == "https://www.example.jp/pricing?x=1"
     assert _events(mailing.engine, "mail_clicked") == 1
+    row = _send(mailing)
+    # A click counts as an open too: images may have been blocked.
+    assert (row.clicks, row.opens) == (1, 0)
+    assert row.clicked_at is not None and row.human_opened_at == row.clicked_at
     evil = LinkSigner(b"attacker", BASE).click_url(mailing.send_id, "https://evil.example/")
     bad = mailing.client.get(evil.removeprefix(BASE), follow_redirects=False)
     assert bad.status_code == 400 and "location" not in bad.headers
@@ -147,6 +159,25 @@ def test_the_open_pixel_is_a_gif_and_records_an_open(mailing: Mailing) -> None:
     assert _events(mailing.engine, "mail_opened") == 1
     assert mailing.client.get("/o/forged.gif").status_code == 200
     assert _events(mailing.engine, "mail_opened") == 1
+    row = _send(mailing)
+    # TestClient's agent "testclient" is not a proxy or scanner: a human open.
+    assert (row.opens, row.machine_opens) == (1, 0) and row.human_opened_at is not None
+
+
+def test_machine_opens_count_as_opens_but_not_as_human_ones(mailing: Mailing) -> None:
+    url = mailing.signer.open_url(mailing.send_id).removeprefix(BASE)
+    mailing.client.get(url, headers={"User-Agent": "Mozilla/5.0"})  # Apple's MPP proxy
+    row = _send(mailing)
+    assert (row.opens, row.machine_opens) == (1, 1)
+    assert row.opened_at is not None and row.human_opened_at is None
+    mailing.client.get(url, headers={"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1)"})
+    row = _send(mailing)
+    assert (row.opens, row.machine_opens) == (2, 1) and row.human_opened_at is not None
+    with Session(mailing.engine) as s:
+        flags = s.scalars(
+            select(EngagementEvent.payload["machine"]).where(EngagementEvent.type == "mail_opened")
+        ).all()
+    assert sorted(map(bool, flags)) == [False, True]
 
 
 def test_bounce_webhook_suppresses_hard_bounces_once(mailing: Mailing) -> None:
@@ -180,6 +211,8 @@ def test_manual_suppressions_and_the_consent_policy_over_the_api(mailing: Mailin
     assert [(r["email"], r["reason"]) for r in listed] == [("kaiyaku@example.jp", "manual")]
     policy = mailing.client.get("/api/v1/mail/consent-policy", headers=headers).json()
     assert policy["policy"]["existing_transaction_max_months"] == 24
+    # The warning reaches the marketer in their language (Japanese by default).
+    assert len(policy["warnings"]) == 1 and "名刺交換" in policy["warnings"][0]
     loosened = {**policy["policy"], "existing_transaction_max_months": None}
     # A marketer may read the rules; only an admin may change them.
     assert (

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import imaplib
 import mailbox
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -72,6 +79,9 @@ def test_hard_suppresses_soft_resends_then_suppresses_after_the_limit(
         again = process_message(s, hard, signer=SIGNER, source="test", at=now)
         s.commit()
     assert (first.hard, first.suppressed, again.duplicates, again.suppressed) == (1, 1, 1, 0)
+    with Session(engine) as s:
+        hard_row = s.get(CampaignSend, sent["user0@example.jp"])
+        assert hard_row is not None and hard_row.bounced_at is not None
 
     soft_send = sent["user1@example.jp"]
     for n in range(1, 4):
@@ -85,13 +95,15 @@ def test_hard_suppresses_soft_resends_then_suppresses_after_the_limit(
             )
             row = s.get(CampaignSend, soft_send)
             assert row is not None
-            if n < 3:  # sent again later, the campaign reopens for it
+            if n < 3:  # sent again later, the campaign reopens for it; not undelivered yet
                 assert (report.resent, report.suppressed, row.status) == (1, 0, "pending")
+                assert row.bounced_at is None
                 assert row.next_attempt_at is not None and row.next_attempt_at > now
                 assert s.scalar(select(Campaign.status)) == "sending"
                 row.status = "sent"  # the retry went out (as the sender would mark it)
             else:  # the third soft bounce in the window suppresses the address
                 assert (report.resent, report.suppressed) == (0, 1)
+                assert row.bounced_at is not None
             s.commit()
     with Session(engine) as s:
         suppressed = dict(s.execute(select(Suppression.email, Suppression.reason)).all())
@@ -157,3 +169,118 @@ def test_cli_reads_a_maildir_once_complaints_and_mailto_unsubscribes_included(
     assert "0 messages" in second.output
     bad = runner.invoke(app, ["bounces", "process", "--maildir", str(tmp_path / "nowhere")])
     assert bad.exit_code == 2 and "not a Maildir" in bad.output
+
+
+@pytest.fixture
+def imap_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """pymap, a real IMAP server (in-memory mailboxes), with STARTTLS on a self-signed cert."""
+    pymap = Path(sys.executable).with_name("pymap")
+    openssl = shutil.which("openssl")
+    if not pymap.exists() or openssl is None:
+        pytest.skip("needs pymap (the test extra) and the openssl command")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            str(pymap),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--cert",
+            str(cert),
+            "--key",
+            str(key),
+            "dict",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("pymap did not start")
+                time.sleep(0.1)
+        yield port, cert
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_cli_reads_an_imap_folder_over_starttls_and_marks_what_it_read(
+    cli_db: Engine, imap_server: tuple[int, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port, cert = imap_server
+    with Session(cli_db) as s:
+        add_contacts(s, 2)
+        s.commit()
+    make_campaign(cli_db)
+    with Session(cli_db) as s:
+        first_send = s.scalars(select(CampaignSend.id).order_by(CampaignSend.id)).first()
+    assert first_send is not None
+    client = imaplib.IMAP4("127.0.0.1", port)
+    client.starttls(ssl_context=ssl.create_default_context(cafile=str(cert)))
+    client.login("demouser", "demopass")
+    client.append("INBOX", "", "", dsn("user0@example.jp", "5.1.1", _message_id(first_send), "i1"))
+    question = EmailMessage()
+    question["From"] = "someone@example.jp"
+    question["Subject"] = "お見積りの件"
+    question.set_content("ご連絡ありがとうございます")
+    client.append("INBOX", "", "", question.as_bytes())
+    client.logout()
+    for name, value in {
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "USERNAME": "demouser",
+        "PASSWORD": "demopass",
+        "SECURITY": "starttls",
+        "CA_FILE": str(cert),
+    }.items():
+        monkeypatch.setenv(f"MEZAME_BOUNCE_IMAP_{name}", value)
+    get_settings.cache_clear()
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["bounces", "process", "--imap"])
+    assert result.exit_code == 0, result.output
+    assert "2 messages: 1 hard" in result.output and "1 not bounces" in result.output
+    with Session(cli_db) as s:
+        assert dict(s.execute(select(Suppression.email, Suppression.reason)).all()) == {
+            "user0@example.jp": "hard_bounce"
+        }
+    again = runner.invoke(app, ["bounces", "process", "--imap"])
+    assert "0 messages" in again.output
+
+    # A server whose certificate is not trusted gets no password, and a clear error.
+    monkeypatch.delenv("MEZAME_BOUNCE_IMAP_CA_FILE")
+    get_settings.cache_clear()
+    refused = runner.invoke(app, ["bounces", "process", "--imap"])
+    assert refused.exit_code == 1 and "CERTIFICATE_VERIFY_FAILED" in refused.output

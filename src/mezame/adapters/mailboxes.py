@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import imaplib
 import mailbox
+import ssl
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -43,7 +44,16 @@ class ImapBounces:
         if not settings.bounce_imap_host:
             raise ValueError("MEZAME_BOUNCE_IMAP_HOST is not set")
         self.settings = settings
-        self.client = imaplib.IMAP4_SSL(settings.bounce_imap_host, settings.bounce_imap_port)
+        tls = ssl.create_default_context(
+            cafile=str(settings.bounce_imap_ca_file) if settings.bounce_imap_ca_file else None
+        )
+        host, port = settings.bounce_imap_host, settings.bounce_imap_port
+        # The password only ever crosses an encrypted, verified connection.
+        if settings.bounce_imap_security == "starttls":
+            self.client = imaplib.IMAP4(host, port)
+            self.client.starttls(ssl_context=tls)
+        else:
+            self.client = imaplib.IMAP4_SSL(host, port, ssl_context=tls)
         self.client.login(
             settings.bounce_imap_username, settings.bounce_imap_password.get_secret_value()
         )

@@ -22,6 +22,7 @@ from mezame.mail.bounces import BounceKind, FailedRecipient
 from mezame.mail.compliance import ConsentPolicy, SuppressionReason
 from mezame.models import Suppression
 from mezame.policy.service import load_policy, save_policy
+from mezame.web.i18n import choose_locale, translations
 
 router = APIRouter(tags=["mail"])
 
@@ -224,14 +225,20 @@ def add_suppression(body: SuppressionIn, session: DbSession, user: MarketingUser
 
 class ConsentPolicyOut(BaseModel):
     policy: ConsentPolicy
-    warnings: list[str] = Field(description="Legal risks of the current setting (English msgids)")
+    warnings: list[str] = Field(
+        description="Legal risks of the current setting, in the user's language"
+    )
+
+    @classmethod
+    def of(cls, policy: ConsentPolicy, locale: str) -> ConsentPolicyOut:
+        catalogue = translations(choose_locale(locale))
+        return cls(policy=policy, warnings=[catalogue.gettext(w) for w in policy.warnings()])
 
 
 @router.get("/mail/consent-policy", response_model=ConsentPolicyOut)
-def get_consent_policy(session: DbSession, _user: AnyUser) -> ConsentPolicyOut:
+def get_consent_policy(session: DbSession, user: AnyUser) -> ConsentPolicyOut:
     """Which consent bases count and for how long (特定電子メール法), with warnings."""
-    policy = load_policy(session, ConsentPolicy)
-    return ConsentPolicyOut(policy=policy, warnings=policy.warnings())
+    return ConsentPolicyOut.of(load_policy(session, ConsentPolicy), user.locale)
 
 
 @router.put("/mail/consent-policy", response_model=ConsentPolicyOut)
@@ -240,4 +247,4 @@ def put_consent_policy(
 ) -> ConsentPolicyOut:
     """Change the consent rules (admin: it is a legal decision of the company)."""
     save_policy(session, policy, user_id=user.id)
-    return ConsentPolicyOut(policy=policy, warnings=policy.warnings())
+    return ConsentPolicyOut.of(policy, user.locale)

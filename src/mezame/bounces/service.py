@@ -125,6 +125,9 @@ def apply_failure(
             session, address=address, contact_ids=contact_ids, send=send, at=at
         )
         out.resent += int(resent)
+    # Undelivered for good (a soft bounce sent again is not, yet): what 不達率 counts.
+    if send is not None and failure.kind is not BounceKind.COMPLAINT and not out.resent:
+        send.bounced_at = send.bounced_at or at
     if reason is not None and suppress(
         session,
         email=address,

@@ -21,7 +21,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err_console = Console(stderr=True)
+# Errors are never wrapped: a path or a line number split over two lines cannot be grepped.
+err_console = Console(stderr=True, soft_wrap=True)
 
 # Exit codes: 0 ok, 1 unexpected failure, 2 bad input (nothing was written).
 EXIT_BAD_INPUT = 2

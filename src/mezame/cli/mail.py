@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import imaplib
 import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -246,7 +247,12 @@ def bounces_process(
                 total.add(process_message(session, raw, signer=signer, source="maildir", at=now))
         mark_maildir_seen(maildir, [key for key, _ in messages])
     else:
-        box = ImapBounces(settings)
+        try:
+            box = ImapBounces(settings)
+        except (OSError, imaplib.IMAP4.error, ValueError) as exc:  # ssl errors are OSErrors
+            where = f"{settings.bounce_imap_host}:{settings.bounce_imap_port}"
+            err_console.print(f"[red]error:[/red] IMAP {where}: {exc}")
+            raise typer.Exit(1) from None
         try:
             messages = list(box.unseen())
             with unit_of_work() as session:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import KeyedColumnElement
 
@@ -211,6 +211,7 @@ class SendContext:
     campaign_id: int
     campaign_name: str
     email: str | None
+    sent_at: datetime | None
 
 
 def send_context(session: Session, send_id: int) -> SendContext | None:
@@ -221,6 +222,7 @@ def send_context(session: Session, send_id: int) -> SendContext | None:
             CampaignSend.campaign_id,
             Campaign.name,
             func.coalesce(CampaignSend.email, Contact.email),
+            CampaignSend.sent_at,
         )
         .join(Campaign, Campaign.id == CampaignSend.campaign_id)
         .join(Contact, Contact.id == CampaignSend.contact_id)
@@ -228,7 +230,7 @@ def send_context(session: Session, send_id: int) -> SendContext | None:
     ).first()
     if row is None:
         return None
-    return SendContext(row[0], row[1], row[2], row[3], row[4])
+    return SendContext(row[0], row[1], row[2], row[3], row[4], row[5])
 
 
 def unsubscribe_send(session: Session, *, send_id: int, source: str, at: datetime) -> bool:
@@ -240,6 +242,11 @@ def unsubscribe_send(session: Session, *, send_id: int, source: str, at: datetim
     context = send_context(session, send_id)
     if context is None or not context.email:
         return False
+    session.execute(
+        update(CampaignSend)
+        .where(CampaignSend.id == send_id, CampaignSend.unsubscribed_at.is_(None))
+        .values(unsubscribed_at=at)
+    )
     added = suppress(
         session,
         email=context.email,

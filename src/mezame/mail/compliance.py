@@ -17,6 +17,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
+from mezame.messages import N_
 from mezame.vocabulary import ConsentBasis
 
 
@@ -43,21 +44,25 @@ class ConsentPolicy(BaseModel):
     existing_transaction_max_months: int | None = Field(default=24, ge=1, le=240)
 
     def warnings(self) -> list[str]:
-        """English msgids of the legal risks of the current setting (the UI translates them)."""
+        """English msgids of the legal risks of the current setting (the shells translate them)."""
         out: list[str] = []
         if self.accept_existing_transaction and (
             self.existing_transaction_max_months is None
             or self.existing_transaction_max_months > 24
         ):
             out.append(
-                "Former customers whose last transaction is more than two years old may no "
-                "longer count as an existing business relationship under the Act on Specified "
-                "Electronic Mail. Confirm this with your legal advisor."
+                N_(
+                    "Former customers whose last transaction is more than two years old may no "
+                    "longer count as an existing business relationship under the Act on "
+                    "Specified Electronic Mail. Confirm this with your legal advisor."
+                )
             )
         if self.accept_business_card and self.business_card_max_months is None:
             out.append(
-                "Business-card consent has no age limit. The law accepts it, but recipients "
-                "who met you long ago complain more often."
+                N_(
+                    "Business-card consent has no age limit. The law accepts it, but recipients "
+                    "who met you long ago complain more often."
+                )
             )
         return out
 

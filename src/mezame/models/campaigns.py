@@ -76,6 +76,16 @@ class CampaignSend(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The server's last reply or the reason a row was skipped or failed ("no consent" …).
     detail: Mapped[str | None] = mapped_column(String(500))
+    # What the recipient did, kept current by tracking and bounce intake so KPIs and
+    # sequence branches read one row per send instead of scanning the event table.
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first open, any kind
+    human_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first not machine
+    opens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    machine_opens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clicks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a DSN after acceptance
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         UniqueConstraint("campaign_id", "step_id", "contact_id"),

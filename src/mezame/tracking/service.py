@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func, update
 from sqlalchemy.orm import Session
 
 from mezame.compliance.service import (
@@ -20,6 +21,8 @@ from mezame.compliance.service import (
     unsubscribe_send,
 )
 from mezame.mail.links import LinkSigner
+from mezame.mail.opens import is_machine_open
+from mezame.models import CampaignSend
 from mezame.vocabulary import EventType
 
 
@@ -60,6 +63,17 @@ def record_click(
                 )
             ],
         )
+        # A click proves the mail was read even when its images were blocked.
+        session.execute(
+            update(CampaignSend)
+            .where(CampaignSend.id == send_id)
+            .values(
+                clicks=CampaignSend.clicks + 1,
+                clicked_at=func.coalesce(CampaignSend.clicked_at, at),
+                opened_at=func.coalesce(CampaignSend.opened_at, at),
+                human_opened_at=func.coalesce(CampaignSend.human_opened_at, at),
+            )
+        )
     return Click(target=target, send=send)
 
 
@@ -72,8 +86,23 @@ def record_open(
         return False
     send = send_context(session, send_id)
     if send is not None:
+        since_send = (at - send.sent_at).total_seconds() if send.sent_at is not None else None
+        machine = is_machine_open(user_agent, seconds_after_send=since_send)
         record_events(
-            session, [_event(EventType.MAIL_OPENED, send, at, user_agent=user_agent[:200])]
+            session,
+            [_event(EventType.MAIL_OPENED, send, at, user_agent=user_agent[:200], machine=machine)],
+        )
+        session.execute(
+            update(CampaignSend)
+            .where(CampaignSend.id == send_id)
+            .values(
+                opens=CampaignSend.opens + 1,
+                machine_opens=CampaignSend.machine_opens + int(machine),
+                opened_at=func.coalesce(CampaignSend.opened_at, at),
+                human_opened_at=CampaignSend.human_opened_at
+                if machine
+                else func.coalesce(CampaignSend.human_opened_at, at),
+            )
         )
     return True
 

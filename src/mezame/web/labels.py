@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-def N_(message: str) -> str:
-    """Mark a string for extraction; it is translated where it is shown."""
-    return message
+from mezame.messages import N_ as N_  # re-exported: the web layer marks its labels with it
 
 
 @dataclass(frozen=True)
