@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from mezame.adapters.dkim import DkimSigner
 from mezame.adapters.smtp import SmtpPool, SmtpSettings
+from mezame.cadence import CadencePolicy
 from mezame.campaigns.service import StepContent, create_campaign, freeze_audience
 from mezame.db import make_engine, migrate
 from mezame.mail.links import LinkSigner
@@ -214,7 +215,9 @@ def child(
             engine,
             campaign_id=campaign_id,
             parts=parts(port, connections, dkim),
-            options=SendOptions(page_size=1000),
+            # The contact policy is checked at send time as in production (interval and
+            # cap per row); no send windows, so the figure does not depend on the hour.
+            options=SendOptions(page_size=1000, cadence=CadencePolicy.always_open()),
         )
     )
     seconds = time.perf_counter() - start
@@ -234,6 +237,7 @@ def prerendered(count: int) -> list[bytes]:
                 "subject": SUBJECT,
                 "html_body": NEWSLETTER,
                 "text_body": None,
+                "requires": None,
             },
         )()
     ]

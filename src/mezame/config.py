@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     sender_address: str = ""
     # Where List-Unsubscribe mailto requests go; empty means the sender email.
     unsubscribe_email: str = ""
+    # The booking page for "いつでも相談OK" ({{ booking.url }} in templates); empty: none.
+    booking_url: str = ""
 
     base_url: str = "http://127.0.0.1:8000"
     timezone: str = "Asia/Tokyo"

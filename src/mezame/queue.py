@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
@@ -20,6 +21,7 @@ from mezame.pipeline import run_pipeline
 
 log = logging.getLogger("mezame.queue")
 _huey: Huey | None = None
+_tasks: dict[str, Any] = {}  # the task wrappers on _huey: calling one queues it
 
 
 def build_huey(settings: Settings) -> Huey:
@@ -35,7 +37,7 @@ def get_huey() -> Huey:
     global _huey
     if _huey is None:
         _huey = build_huey(get_settings())
-        register_tasks(_huey)
+        _tasks.update(register_tasks(_huey))
     return _huey
 
 
@@ -43,8 +45,15 @@ def use_huey(huey: Huey) -> Huey:
     """Install a specific Huey (tests, a worker on another backend) with the tasks on it."""
     global _huey
     _huey = huey
-    register_tasks(huey)
+    _tasks.clear()
+    _tasks.update(register_tasks(huey))
     return huey
+
+
+def queue_campaign_send(campaign_id: int) -> None:
+    """Queue the sender for one campaign (the UI's send and resume buttons)."""
+    get_huey()
+    _tasks["send_campaign"](campaign_id)
 
 
 def run_pipeline_job(settings: Settings) -> dict[str, int]:
@@ -85,11 +94,21 @@ def register_tasks(huey: Huey) -> dict[str, object]:
     def resume_campaigns() -> list[int]:
         return resume_campaigns_job(get_settings())
 
+    # Scheduled campaigns start, recurring ones get their run, sequences their next mail;
+    # each campaign with mail to send now gets a sender run of its own on the queue.
+    @huey.periodic_task(crontab(minute="*"), name="advance_campaigns")
+    def advance_campaigns() -> list[int]:
+        to_send = advance_campaigns_job(get_settings())
+        for campaign_id in to_send:
+            send_campaign(campaign_id)
+        return to_send
+
     return {
         "pipeline": pipeline,
         "nightly_pipeline": nightly_pipeline,
         "send_campaign": send_campaign,
         "resume_campaigns": resume_campaigns,
+        "advance_campaigns": advance_campaigns,
     }
 
 
@@ -99,13 +118,18 @@ def send_campaign_job(settings: Settings, campaign_id: int) -> dict[str, int | s
     from dataclasses import asdict
 
     from mezame.adapters.mail import sender_parts
+    from mezame.cadence.rules import CadencePolicy
+    from mezame.policy.service import load_policy
     from mezame.sending.service import SendOptions, run_campaign
 
     engine = make_engine(settings.database_url)
+    with session_scope(engine) as session:
+        cadence = load_policy(session, CadencePolicy)
     options = SendOptions(
         max_attempts=settings.smtp_max_attempts,
         retry_base_seconds=settings.smtp_retry_base_seconds,
         wait_for_retries=False,  # a worker thread does not sit on a retry; the next run does
+        cadence=cadence,  # the cap again, and quiet hours, weekends and holidays
     )
     try:
         report = asyncio.run(
@@ -117,6 +141,21 @@ def send_campaign_job(settings: Settings, campaign_id: int) -> dict[str, int | s
         engine.dispose()
     log.info("campaign %s: %s", campaign_id, report)
     return asdict(report)
+
+
+def advance_campaigns_job(settings: Settings) -> list[int]:
+    """Start, repeat and continue due campaigns (scheduling.service); returns those to send."""
+    from mezame.scheduling.service import advance_campaigns
+
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            report = advance_campaigns(session, now=utcnow())
+    finally:
+        engine.dispose()
+    if report.to_send or report.seasonal:
+        log.info("campaigns advanced: %s", report)
+    return report.to_send
 
 
 def resume_campaigns_job(settings: Settings) -> list[int]:

@@ -10,9 +10,11 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from mezame.cadence import CadencePolicy
 from mezame.cli import app
 from mezame.config import Settings, get_settings
 from mezame.models import Campaign, CampaignSend
+from mezame.policy.service import save_policy
 from mezame.queue import build_huey, register_tasks, resume_campaigns_job
 from mezame.worker import start_embedded_consumer
 from tests.mail_helpers import CollectingHandler, add_contacts, make_campaign, smtp_server
@@ -43,6 +45,10 @@ def settings(
     }.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
+    with Session(sqlite_engine) as s:
+        # These tests are about the queue, not the clock: no quiet hours or holidays.
+        save_policy(s, CadencePolicy.always_open())
+        s.commit()
     yield get_settings()
     get_settings.cache_clear()
 

@@ -75,6 +75,7 @@ def test_nightly_job_is_scheduled_at_0230_tokyo(tmp_path: Path) -> None:
     assert periodic.validate_datetime(datetime(2026, 11, 23, 17, 30))  # 02:30 JST, in UTC
     assert not periodic.validate_datetime(datetime(2026, 11, 23, 2, 30))
     assert sorted(t.name for t in huey._registry.periodic_tasks) == [
+        "advance_campaigns",
         "nightly_pipeline",
         "resume_campaigns",
     ]

@@ -14,8 +14,10 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from mezame.cadence import CadencePolicy
 from mezame.campaigns.service import campaign_progress
 from mezame.models import CampaignSend
+from mezame.policy.service import save_policy
 from tests.mail_helpers import CollectingHandler, add_contacts, make_campaign, smtp_server
 
 RECIPIENTS = 60
@@ -45,6 +47,7 @@ def test_sigkill_mid_campaign_then_resume_sends_each_mail_exactly_once(
 ) -> None:
     with Session(sqlite_engine) as s:
         add_contacts(s, RECIPIENTS)
+        save_policy(s, CadencePolicy.always_open())  # about crashes, not the clock
         s.commit()
     campaign_id = make_campaign(sqlite_engine)
     db = Path(str(sqlite_engine.url.database))

@@ -22,6 +22,7 @@ def sender_identity(settings: Settings) -> SenderIdentity:
         email=settings.sender_email,
         postal_address=settings.sender_address,
         unsubscribe_email=settings.unsubscribe_email or settings.sender_email,
+        booking_url=settings.booking_url,
     )
 
 

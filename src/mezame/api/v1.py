@@ -5,7 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from mezame import __version__
-from mezame.api import cleaning, customers, dormancy, imports, mail, quality
+from mezame.api import (
+    cadence,
+    campaigns,
+    cleaning,
+    customers,
+    dormancy,
+    imports,
+    mail,
+    quality,
+    segments,
+    templates,
+)
 
 router = APIRouter()
 
@@ -22,3 +33,7 @@ router.include_router(dormancy.router)
 router.include_router(cleaning.router)
 router.include_router(quality.router)
 router.include_router(mail.router)
+router.include_router(campaigns.router)
+router.include_router(cadence.router)
+router.include_router(templates.router)
+router.include_router(segments.router)

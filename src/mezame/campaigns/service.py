@@ -15,12 +15,17 @@ from datetime import UTC, datetime
 from sqlalchemy import Select, case, func, literal, select, true, update
 from sqlalchemy.orm import Session
 
+from mezame.cadence.service import freeze_restraint
+from mezame.campaigns.kinds import Branch, CampaignKind, Recurrence, WaitEvent
 from mezame.campaigns.status import CampaignStatus, SendStatus, can_move_campaign
 from mezame.compliance.service import mailable_rules, normalised_email
 from mezame.errors import InvalidInputError, NotFoundError
 from mezame.ingest.service import dialect_insert
 from mezame.mail.render import TemplateProblem, compile_content
 from mezame.models import Campaign, CampaignSend, CampaignStep, Contact
+from mezame.recipients.service import change_of_contact
+from mezame.segments.service import get_segment, segment_contacts
+from mezame.templates.types import SKIP_REASONS, Requirement
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,13 @@ class StepContent:
     subject: str
     html: str
     text: str | None = None
+    template_id: int | None = None  # the library template it was copied from
+    requires: str | None = None  # templates.types.Requirement
+    # Sequences only (campaigns.kinds): the wait after the previous mail, and who gets it.
+    wait_days: int = 0
+    wait_until: WaitEvent | None = None
+    branch: Branch = Branch.ALWAYS
+    then_seasonal: bool = False
 
 
 def create_campaign(
@@ -37,18 +49,33 @@ def create_campaign(
     steps: list[StepContent],
     kind: str = "one_off",
     user_id: int | None = None,
+    priority: int = 0,
+    segment_id: int | None = None,
+    recurrence: Recurrence | None = None,
 ) -> Campaign:
-    """A draft campaign with its mails; templates are compiled now so errors show at once."""
+    """A draft campaign with its mails; templates are compiled now so errors show at once.
+
+    `priority` decides which campaign mails a contact first when two compete for them
+    (higher first); `recurrence` is the day and time of a recurring campaign's runs.
+    """
     if not name.strip():
         raise InvalidInputError("campaign name: empty")
     if not steps:
         raise InvalidInputError("a campaign needs at least one mail")
+    check_kind(kind, steps, recurrence=recurrence, priority=priority)
     for position, step in enumerate(steps, start=1):
         try:
             compile_content(subject=step.subject, html=step.html, text=step.text)
         except TemplateProblem as exc:
             raise InvalidInputError(f"mail {position}: {exc}") from exc
-    campaign = Campaign(name=name.strip(), kind=kind, created_by_id=user_id)
+    campaign = Campaign(
+        name=name.strip(),
+        kind=kind,
+        created_by_id=user_id,
+        priority=priority,
+        segment_id=segment_id,
+        recurrence=recurrence.model_dump() if recurrence is not None else None,
+    )
     session.add(campaign)
     session.flush()
     for position, step in enumerate(steps, start=1):
@@ -59,10 +86,36 @@ def create_campaign(
                 subject=step.subject,
                 html_body=step.html,
                 text_body=step.text,
+                template_id=step.template_id,
+                requires=step.requires,
+                wait_days=step.wait_days,
+                wait_until=step.wait_until.value if step.wait_until else None,
+                branch=step.branch.value,
+                then_seasonal=step.then_seasonal,
             )
         )
     session.flush()
     return campaign
+
+
+def check_kind(
+    kind: str, steps: list[StepContent], *, recurrence: Recurrence | None, priority: int
+) -> None:
+    """Kind, steps and schedule agree: waits and branches are for a sequence's later mails."""
+    if kind not in set(CampaignKind):
+        raise InvalidInputError(f"kind: {kind!r} is not one of {', '.join(CampaignKind)}")
+    if not -100 <= priority <= 100:
+        raise InvalidInputError(f"priority: {priority} is outside -100..100")
+    if recurrence is not None and kind != CampaignKind.RECURRING:
+        raise InvalidInputError("recurrence: only a recurring campaign has one")
+    for position, step in enumerate(steps, start=1):
+        timed = step.wait_days or step.wait_until or step.branch != Branch.ALWAYS
+        if timed and (position == 1 or kind == CampaignKind.ONE_OFF):
+            raise InvalidInputError(
+                f"mail {position}: waits and branches belong to the later mails of a sequence"
+            )
+        if not 0 <= step.wait_days <= 365:
+            raise InvalidInputError(f"mail {position}: wait_days {step.wait_days} not in 0..365")
 
 
 def get_campaign(session: Session, campaign_id: int) -> Campaign:
@@ -97,7 +150,9 @@ def freeze_audience(
     contacts: Select[tuple[int]] | None = None,
     as_of: datetime,
 ) -> AudienceCounts:
-    """Write the send rows of one mail for `contacts` (a SELECT of contact ids; all when None).
+    """Write the send rows of one mail for `contacts` (a SELECT of contact ids).
+
+    Without `contacts`, the audience is the campaign's segment, or every contact if it has none.
 
     Mailable contacts become `pending`; the rest `skipped` with the reason. Two contacts
     sharing an address get one mail (the older contact). Rows already there are kept, so
@@ -109,13 +164,26 @@ def freeze_audience(
     step = step_of(session, campaign_id, position)
     rules = mailable_rules(session, as_of=as_of.astimezone(UTC).date())
     flags = rules.clauses()
+    if contacts is None and campaign.segment_id is not None:
+        # The campaign's saved segment as it stands now; "me" in it means the campaign's author.
+        contacts = segment_contacts(
+            session,
+            get_segment(session, campaign.segment_id),
+            as_of=as_of.astimezone(UTC).date(),
+            user_id=campaign.created_by_id,
+        )
     audience = select(Contact.id) if contacts is None else contacts
+    restraint = freeze_restraint(session, campaign=campaign, step=step, as_of=as_of)
+    # A re-proposal states exactly one change since last time: without one, no mail.
+    needs_change = step.requires == Requirement.CHANGE
     ranked = (
         select(
             Contact.id.label("contact_id"),
             flags["has_address"],
             flags["suppressed"],
             flags["consented"],
+            *restraint.columns(),
+            *([change_of_contact().label("change")] if needs_change else []),
             func.row_number()
             .over(partition_by=normalised_email(Contact.email), order_by=Contact.id)
             .label("rank"),
@@ -129,6 +197,13 @@ def freeze_audience(
         (ranked.c.suppressed.is_(True), literal("suppressed")),
         (ranked.c.consented.is_(False), literal("no consent")),
         (ranked.c.rank > 1, literal("duplicate address")),
+        *(
+            [(ranked.c.change.is_(None), literal(SKIP_REASONS[Requirement.CHANGE]))]
+            if needs_change
+            else []
+        ),
+        # Cadence, priority and the cap (mezame.cadence): after the legal reasons.
+        *restraint.reasons(session, ranked),
         else_=None,
     )
     rows = select(
@@ -150,6 +225,7 @@ def freeze_audience(
         .on_conflict_do_nothing(index_elements=["campaign_id", "step_id", "contact_id"])
     )
     session.execute(insert)
+    restraint.preempt(session)
     after = _status_counts(session, campaign_id)
     return AudienceCounts(
         queued=after.get(SendStatus.PENDING, 0) - before.get(SendStatus.PENDING, 0),

@@ -6,23 +6,32 @@ import asyncio
 import imaplib
 import signal
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from mezame.adapters.mail import link_signer, sender_parts
 from mezame.adapters.mailboxes import ImapBounces, mark_maildir_seen, read_maildir
 from mezame.bounces.service import IntakeReport, process_message
+from mezame.cadence import CadencePolicy
 from mezame.campaigns import service as campaigns
+from mezame.campaigns.kinds import Recurrence, parse_steps
 from mezame.cli.app import EXIT_BAD_INPUT, app, console, engine, err_console, unit_of_work
 from mezame.config import Settings, get_settings
-from mezame.errors import MezameError
-from mezame.models import CampaignSend, Contact
+from mezame.errors import MezameError, NotFoundError
+from mezame.models import CampaignSend
+from mezame.policy.service import load_policy
+from mezame.recipients.service import recipient_for_contact
+from mezame.scheduling.service import waiting_until
 from mezame.sending.service import SendOptions, SendReport, run_campaign, send_test
+from mezame.templates.service import get_template, step_content
 
 campaign_app = typer.Typer(help="Email campaigns: create, send, pause, stop, status.")
 bounces_app = typer.Typer(help="Bounce and complaint intake.")
@@ -43,26 +52,93 @@ def _read(path: Path | None, what: str) -> str | None:
 @campaign_app.command("create")
 def campaign_create(
     name: Annotated[str, typer.Argument(help="Campaign name, e.g. 2026年11月ニュースレター.")],
-    subject: Annotated[str, typer.Option(help="Subject template (Jinja2).")],
-    html: Annotated[Path, typer.Option(help="HTML template file (UTF-8).")],
+    subject: Annotated[str | None, typer.Option(help="Subject template (Jinja2).")] = None,
+    html: Annotated[Path | None, typer.Option(help="HTML template file (UTF-8).")] = None,
     text: Annotated[
         Path | None, typer.Option(help="Text template; derived from HTML if absent.")
     ] = None,
+    kind: Annotated[
+        str, typer.Option(help="one_off, recurring (runs each month) or sequence (steps).")
+    ] = "one_off",
+    priority: Annotated[
+        int, typer.Option(help="Higher mails a contact first when campaigns compete.")
+    ] = 0,
+    segment: Annotated[
+        int | None, typer.Option(help="Saved segment id: the audience (else every contact).")
+    ] = None,
+    steps: Annotated[
+        Path | None,
+        typer.Option(help="YAML file of mails with waits and branches (instead of --subject)."),
+    ] = None,
+    recurrence: Annotated[
+        str | None, typer.Option(help="monthly:DAY@HH:MM (Japan time), for --kind recurring.")
+    ] = None,
 ) -> None:
-    """Create a one-off campaign with one mail (a draft until sent)."""
+    """Create a campaign (a draft until sent or scheduled): one mail, or the mails of --steps."""
+    if (steps is None) == (subject is None or html is None):
+        err_console.print(
+            "[red]error:[/red] give --subject and --html for one mail, or --steps FILE"
+        )
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        rule = Recurrence.parse(recurrence) if recurrence is not None else None
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     with unit_of_work() as session:
-        campaign = campaigns.create_campaign(
-            session,
-            name=name,
-            steps=[
+        if steps is not None:
+            contents = _steps_from_file(session, steps)
+        else:
+            contents = [
                 campaigns.StepContent(
-                    subject=subject,
+                    subject=subject or "",
                     html=_read(html, "HTML template") or "",
                     text=_read(text, "text template"),
                 )
-            ],
+            ]
+        campaign = campaigns.create_campaign(
+            session,
+            name=name,
+            steps=contents,
+            kind=kind,
+            priority=priority,
+            segment_id=segment,
+            recurrence=rule,
         )
-    console.print(f"campaign [bold]{campaign.id}[/bold] created (draft)")
+    console.print(f"campaign [bold]{campaign.id}[/bold] created ({kind}, draft)")
+
+
+def _steps_from_file(session: Session, path: Path) -> list[campaigns.StepContent]:
+    """The mails of a steps file; html_file and text_file are read next to it."""
+    try:
+        specs = parse_steps(_read(path, "steps file") or "")
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/red] {path}: {exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    contents = []
+    for spec in specs:
+        if spec.template_id is not None:
+            base = step_content(get_template(session, spec.template_id))
+        else:
+            html_text = spec.html
+            if spec.html_file is not None:
+                html_text = _read(path.parent / spec.html_file, "HTML template")
+            base = campaigns.StepContent(subject="", html=html_text or "")
+        text_part = spec.text
+        if spec.text_file is not None:
+            text_part = _read(path.parent / spec.text_file, "text template")
+        contents.append(
+            replace(
+                base,
+                subject=spec.subject or base.subject,
+                text=text_part if text_part is not None else base.text,
+                wait_days=spec.wait_days,
+                wait_until=spec.wait_until,
+                branch=spec.branch,
+                then_seasonal=spec.then_seasonal,
+            )
+        )
+    return contents
 
 
 def _print_report(report: SendReport) -> None:
@@ -99,10 +175,12 @@ def campaign_send(
             )
             console.print(f"audience: {counts.queued:,} to send, {counts.skipped:,} skipped")
         total = sum(campaigns.campaign_progress(session, campaign_id=campaign_id).counts.values())
+        cadence = load_policy(session, CadencePolicy)
     options = SendOptions(
         max_attempts=settings.smtp_max_attempts,
         retry_base_seconds=settings.smtp_retry_base_seconds,
         wait_for_retries=wait,
+        cadence=cadence,  # the cap again, and quiet hours, weekends and holidays
     )
     eng = engine()
     try:
@@ -129,6 +207,12 @@ def campaign_send(
     finally:
         eng.dispose()
     _print_report(report)
+    if report.waiting_until is not None:
+        local = report.waiting_until.astimezone(ZoneInfo(settings.timezone))
+        console.print(
+            f"outside the send window: the rest goes out from {local:%Y-%m-%d %H:%M} "
+            "(the worker's resume task sends it)"
+        )
 
 
 async def _send_until_signal(
@@ -174,7 +258,11 @@ def campaign_status(campaign_id: Annotated[int, typer.Argument(help="Campaign id
     """Counts by send status, and every send whose outcome a crash left unknown."""
     with unit_of_work() as session:
         progress = campaigns.campaign_progress(session, campaign_id=campaign_id)
+        waiting = waiting_until(session, campaign_id=campaign_id, now=datetime.now(UTC))
     console.print(f"[bold]{progress.name}[/bold] ({progress.status})")
+    if waiting is not None and progress.status == "sending":
+        local = waiting.astimezone(ZoneInfo(get_settings().timezone))
+        console.print(f"  waiting: the next mail goes out from {local:%Y-%m-%d %H:%M}")
     for status, count in sorted(progress.counts.items()):
         console.print(f"  {status:<10} {count:>9,}")
     for unknown in progress.unknown:
@@ -194,11 +282,13 @@ def send_test_command(
     settings = get_settings()
     with unit_of_work() as session:
         step_row = campaigns.step_of(session, campaign_id, step)
-        contact = session.get(Contact, contact_id) if contact_id is not None else None
-        if contact_id is not None and contact is None:
-            err_console.print(f"[red]error:[/red] contact {contact_id} does not exist")
-            raise typer.Exit(EXIT_BAD_INPUT)
-        company_name = contact.company.name if contact is not None and contact.company else None
+        try:
+            recipient = (
+                recipient_for_contact(session, contact_id) if contact_id is not None else None
+            )
+        except NotFoundError as exc:
+            err_console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
     try:
         delivery = asyncio.run(
             send_test(
@@ -206,8 +296,7 @@ def send_test_command(
                 step=step_row,
                 campaign_id=campaign_id,
                 to=to,
-                contact=contact,
-                company_name=company_name,
+                recipient=recipient,
             )
         )
     except ValueError as exc:

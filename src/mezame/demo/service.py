@@ -17,6 +17,7 @@ from mezame.dormancy.changes import Change, ChangeKind, ChangesPolicy
 from mezame.ingest.service import ImportReport, import_file
 from mezame.models import User
 from mezame.policy.service import load_policy, save_policy
+from mezame.templates.service import install_builtin_templates
 from mezame.vocabulary import Role
 
 # Printed by `mezame demo`: a demo database is for looking around, never for real customers.
@@ -103,6 +104,7 @@ def load_demo(
     # The offers/changes setting, unless the team already recorded its own.
     if not load_policy(session, ChangesPolicy).changes:
         save_policy(session, demo_changes(world.planted))
+    install_builtin_templates(session)  # the Japanese mails of SPEC 5.2, ready to use
     reports: dict[str, ImportReport] = {}
     for kind, path in files:
         step = kind.value

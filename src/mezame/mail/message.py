@@ -32,6 +32,8 @@ class SenderIdentity:
     email: str
     postal_address: str
     unsubscribe_email: str
+    # Where a reader books a meeting ({{ booking.url }}); empty when the team has none.
+    booking_url: str = ""
 
     @property
     def domain(self) -> str:

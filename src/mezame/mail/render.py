@@ -10,28 +10,127 @@ because most mail clients drop <style> blocks.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from html import escape, unescape
+from types import TracebackType
 from typing import Any
 
 import css_inline
-from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError, nodes, pass_eval_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 # A generous newsletter is 100 kB; anything far beyond that is a runaway loop.
 MAX_PART_CHARS = 512_000
 MAX_SUBJECT_CHARS = 300
+MAX_SOURCE_CHARS = 200_000
+# Loop iterations plus calls (macros, methods) in one part of one mail: a newsletter needs a
+# few dozen; nested loops over long strings or recursive macros would need billions.
+MAX_STEPS = 20_000
 
 
 class TemplateProblem(ValueError):
     """A template that cannot be used; the message names the part and, when known, the line."""
 
 
-class _MailSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, with `*` and `**` bounded so `"x" * 10**9` cannot exhaust memory."""
+def _count_step(eval_ctx: Any, steps: int = 1) -> None:
+    # The evaluation context is created per render: the budget is per part, per mail.
+    used = getattr(eval_ctx, "mezame_steps", 0) + steps
+    if used > MAX_STEPS:
+        raise TemplateProblem(f"more than {MAX_STEPS:,} loop iterations and calls")
+    eval_ctx.mezame_steps = used
 
-    intercepted_binops = frozenset(["*", "**"])
+
+@pass_eval_context
+def _loop_guard(eval_ctx: Any, iterable: Iterable[Any]) -> Iterator[Any]:
+    """Wrapped around every {% for %} iterable by the compiler pass below."""
+    for item in iterable:
+        _count_step(eval_ctx)
+        yield item
+
+
+def _size_guard(value: Any) -> Any:
+    """Wrapped around every `~` concatenation: doubling a string in a few lines stays bounded."""
+    if isinstance(value, str) and len(value) > MAX_PART_CHARS:
+        raise TemplateProblem(f"a string longer than {MAX_PART_CHARS:,} characters")
+    return value
+
+
+def _join(items: Iterable[Any], separator: str = "") -> str:
+    parts = [str(item) for item in items]
+    if sum(map(len, parts)) + len(separator) * len(parts) > MAX_PART_CHARS:
+        raise TemplateProblem(f"join: longer than {MAX_PART_CHARS:,} characters")
+    return separator.join(parts)
+
+
+def date_ja(value: date | datetime | None) -> str:
+    """A day as Japanese business mail writes it: 2026年11月23日 (None: empty)."""
+    if value is None:
+        return ""
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def yen(amount: int | float | None) -> str:
+    """Whole yen with separators: ¥1,234,000 (None: empty)."""
+    if amount is None:
+        return ""
+    whole = round(amount)
+    return f"-¥{-whole:,}" if whole < 0 else f"¥{whole:,}"
+
+
+# Filters a mail needs; the rest of Jinja's (format, center, indent, wordwrap, replace, attr,
+# list, batch …) can build huge strings from small arguments or reach into objects.
+_ALLOWED_FILTERS = [
+    "abs",
+    "capitalize",
+    "count",
+    "d",
+    "default",
+    "e",
+    "escape",
+    "first",
+    "int",
+    "last",
+    "length",
+    "lower",
+    "round",
+    "string",
+    "striptags",
+    "title",
+    "trim",
+    "truncate",
+    "upper",
+    "urlencode",
+    "wordcount",
+]
+# String methods a template may call; e.g. center(10**9) and format() may not.
+_ALLOWED_STR_METHODS = frozenset(
+    [
+        "upper",
+        "lower",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "title",
+        "capitalize",
+        "startswith",
+        "endswith",
+        "isdigit",
+    ]
+)
+_FORBIDDEN_TAGS = {
+    nodes.Import: "import",
+    nodes.FromImport: "from … import",
+    nodes.Include: "include",
+    nodes.Extends: "extends",
+}
+
+
+class _MailSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox with bounded arithmetic, calls, loops and strings."""
+
+    intercepted_binops = frozenset(["*", "**", "+"])
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, int) and abs(right) > 64:
@@ -44,14 +143,42 @@ class _MailSandbox(ImmutableSandboxedEnvironment):
                 and count * len(seq) > MAX_PART_CHARS
             ):
                 raise TemplateProblem("repetition too large for a template")
-        return super().call_binop(context, operator, left, right)
+        return _size_guard(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _count_step(__context.eval_ctx)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, str) and callable(value) and attr not in _ALLOWED_STR_METHODS:
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+    def wrap_str_format(self, value: Any) -> None:
+        # str.format is not on the allowed list at all, so it needs no sandboxed wrapper.
+        return None
 
 
 def _environment(*, autoescape: bool) -> ImmutableSandboxedEnvironment:
     env = _MailSandbox(
-        autoescape=autoescape, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+        autoescape=autoescape,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        # A missing value (no last purchase, no change) prints as nothing, never "None".
+        finalize=lambda value: "" if value is None else value,
     )
-    env.globals.clear()  # no range(), lipsum(), dict() …: merge fields and filters only
+    env.globals.clear()  # no range(), lipsum(), dict(), cycler …: merge fields and filters only
+    kept = {name: env.filters[name] for name in _ALLOWED_FILTERS}
+    env.filters.clear()
+    env.filters.update(kept)
+    env.filters.update(
+        join=_join,
+        date_ja=date_ja,
+        yen=yen,
+        mezame_loop_guard=_loop_guard,
+        mezame_size_guard=_size_guard,
+    )
     return env
 
 
@@ -59,13 +186,43 @@ _HTML_ENV = _environment(autoescape=True)
 _TEXT_ENV = _environment(autoescape=False)
 
 
+def _guarded(tree: nodes.Template, part: str) -> nodes.Template:
+    """Refuse imports and includes; bound every loop and every concatenation."""
+    for tag, name in _FORBIDDEN_TAGS.items():
+        for node in tree.find_all(tag):
+            raise TemplateProblem(f"{part} line {node.lineno}: {{% {name} %}} is not allowed")
+    for loop in tree.find_all(nodes.For):
+        loop.iter = nodes.Filter(
+            loop.iter, "mezame_loop_guard", [], [], None, None, lineno=loop.lineno
+        )
+    for concat in list(tree.find_all(nodes.Concat)):
+        # Filter nodes share Concat's fields; wrap by moving the operands into a new Concat.
+        inner = nodes.Concat(concat.nodes, lineno=concat.lineno)
+        guard = nodes.Filter(inner, "mezame_size_guard", [], [], None, None, lineno=concat.lineno)
+        concat.nodes = [guard]
+    return tree
+
+
 def _compile(part: str, source: str, env: ImmutableSandboxedEnvironment) -> Template:
+    if len(source) > MAX_SOURCE_CHARS:
+        raise TemplateProblem(f"{part}: longer than {MAX_SOURCE_CHARS:,} characters")
     try:
-        return env.from_string(source)
+        tree = env.parse(source)
+        return env.from_string(_guarded(tree, part))
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
         where = f" line {line}" if line else ""
         raise TemplateProblem(f"{part}{where}: {exc}") from exc
+
+
+def _template_line(traceback: TracebackType | None) -> int | None:
+    """The template line an error happened on (Jinja rewrites its frames to template lines)."""
+    line = None
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == "<template>":
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +276,22 @@ def _bounded(part: str, chunks: Iterator[str], limit: int) -> str:
 def _render_part(part: str, template: Template, context: Mapping[str, Any], limit: int) -> str:
     try:
         return _bounded(part, template.generate(context), limit)
-    except TemplateProblem:
-        raise
-    except TemplateError as exc:
-        line = getattr(exc, "lineno", None)
-        raise TemplateProblem(f"{part}{f' line {line}' if line else ''}: {exc}") from exc
+    except (
+        TemplateError,
+        TemplateProblem,
+        ArithmeticError,
+        LookupError,
+        TypeError,
+        ValueError,
+        RecursionError,
+    ) as exc:
+        # Whatever a template's own expressions raise (1/0, int("x"), a missing key …) is
+        # the template's problem, reported with its part and line, never a crash.
+        line = getattr(exc, "lineno", None) or _template_line(exc.__traceback__)
+        message = str(exc) if isinstance(exc, TemplateError | TemplateProblem) else repr(exc)
+        if isinstance(exc, TemplateProblem) and message.startswith(part):
+            raise
+        raise TemplateProblem(f"{part}{f' line {line}' if line else ''}: {message}") from exc
 
 
 def render_content(compiled: CompiledContent, context: Mapping[str, Any]) -> RenderedContent:
@@ -153,7 +321,8 @@ _DROP = re.compile(r"<(head|style|script|title)\b.*?</\1\s*>", re.IGNORECASE | r
 _ANCHOR = re.compile(
     r"""<a\b[^>]*?\bhref\s*=\s*(["'])(.*?)\1[^>]*>(.*?)</a\s*>""", re.IGNORECASE | re.DOTALL
 )
-_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+# A <br> ending a source line is one line break, not two.
+_BREAK = re.compile(r"<br\s*/?>[ \t]*\r?\n?", re.IGNORECASE)
 _BLOCK_END = re.compile(r"</(p|div|h[1-6]|tr|table|ul|ol|blockquote)\s*>", re.IGNORECASE)
 _ITEM = re.compile(r"<li\b[^>]*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
@@ -221,13 +390,15 @@ class Footer:
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 
 
-def finish_html(html: str, footer: Footer, open_pixel_url: str) -> str:
-    """The HTML with the legal footer and the open pixel before </body> (or at the end)."""
-    pixel = (
-        f'<img src="{escape(open_pixel_url, quote=True)}" width="1" height="1" alt="" '
-        'style="display:block;border:0;width:1px;height:1px">'
-    )
-    tail = footer.html() + pixel
+def finish_html(html: str, footer: Footer, open_pixel_url: str | None) -> str:
+    """The HTML with the legal footer and the open pixel (None: no pixel, as in previews)
+    before </body> (or at the end)."""
+    tail = footer.html()
+    if open_pixel_url is not None:
+        tail += (
+            f'<img src="{escape(open_pixel_url, quote=True)}" width="1" height="1" alt="" '
+            'style="display:block;border:0;width:1px;height:1px">'
+        )
     ends = list(_BODY_END.finditer(html))
     if not ends:
         return html + tail

@@ -9,6 +9,8 @@ from mezame.models.dormancy import DormancyRun, DormantCustomer
 from mezame.models.engagement import ConsentRecord, EngagementEvent, SurveyAnswer
 from mezame.models.policy import PolicySetting
 from mezame.models.sales import Deal, Order, SalesActivity
+from mezame.models.segments import ContactTag, Segment
+from mezame.models.templates import MailTemplate
 
 __all__ = [
     "ApiToken",
@@ -19,18 +21,21 @@ __all__ = [
     "Company",
     "ConsentRecord",
     "Contact",
+    "ContactTag",
     "Deal",
     "DormancyRun",
     "DormantCustomer",
     "DuplicateDecision",
     "EngagementEvent",
     "ImportRun",
+    "MailTemplate",
     "Merge",
     "MergeMovedRow",
     "MergedRecord",
     "Order",
     "PolicySetting",
     "SalesActivity",
+    "Segment",
     "Suppression",
     "SurveyAnswer",
     "UTCDateTime",

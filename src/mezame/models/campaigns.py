@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
@@ -12,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +39,30 @@ class Campaign(Timestamped, Base):
     sender_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The saved segment its audience is frozen from when no explicit list is given. No
+    # foreign key: SQLite cannot add one without copying campaigns, and the copy would fire
+    # the cascades of campaign_steps and campaign_sends; segments.service clears it instead.
+    segment_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # What counts as success for CVR (campaigns.kpis.ConversionGoal) and for how long after
+    # a mail went out a goal event still counts as its result.
+    conversion_goal: Mapped[str] = mapped_column(String(20), default="none", server_default="none")
+    conversion_window_days: Mapped[int] = mapped_column(
+        SmallInteger, default=14, server_default="14"
+    )
+    # Kinds and cadence (campaigns.kinds, mezame.cadence): when a scheduled campaign starts;
+    # which campaign mails a contact first when two compete (higher wins); a recurring
+    # campaign's day and time (campaigns.kinds.Recurrence); a run's recurring parent and its
+    # month ("2026-12"). No foreign key on parent_id, for the reason segment_id has none.
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    recurrence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    parent_id: Mapped[int | None] = mapped_column(Integer)
+    occurrence_key: Mapped[str | None] = mapped_column(String(7))
+
+    __table_args__ = (
+        # One run per occurrence of a recurring campaign, however often the task runs.
+        Index("ix_campaigns_parent_id_occurrence_key", "parent_id", "occurrence_key", unique=True),
+    )
 
 
 class CampaignStep(Timestamped, Base):
@@ -48,6 +76,19 @@ class CampaignStep(Timestamped, Base):
     subject: Mapped[str] = mapped_column(String(500))  # Jinja2 (sandboxed)
     html_body: Mapped[str] = mapped_column(Text)
     text_body: Mapped[str | None] = mapped_column(Text)  # derived from the HTML when empty
+    # Sequences (campaigns.kinds): sent this many days after the previous mail, or earlier
+    # once `wait_until` (opened / clicked) happened; `branch` picks who gets it;
+    # `then_seasonal`: who does not respond to this mail goes back to the seasonal cadence.
+    wait_days: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    wait_until: Mapped[str | None] = mapped_column(String(10))
+    branch: Mapped[str] = mapped_column(String(12), default="always", server_default="always")
+    then_seasonal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The library template the content was copied from (the copy is the step's own snapshot),
+    # and what that template requires of a contact ("change": skipped without one). No
+    # foreign key: SQLite cannot add one without copying campaign_steps, and the copy would
+    # fire campaign_sends' cascade; deleting a template clears it here (templates.service).
+    template_id: Mapped[int | None] = mapped_column(Integer)
+    requires: Mapped[str | None] = mapped_column(String(20))
 
     __table_args__ = (UniqueConstraint("campaign_id", "position"),)
 

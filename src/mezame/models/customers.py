@@ -41,7 +41,13 @@ class Company(Timestamped, Base):
 
     contacts: Mapped[list[Contact]] = relationship(back_populates="company")
 
-    __table_args__ = (Index("ix_companies_name", "name"),)
+    __table_args__ = (
+        Index("ix_companies_name", "name"),
+        # Segment filters (mezame.segments) select companies by these.
+        Index("ix_companies_industry", "industry"),
+        Index("ix_companies_status", "status"),
+        Index("ix_companies_owner_id", "owner_id"),
+    )
 
 
 class Contact(Timestamped, Base):
@@ -68,10 +74,18 @@ class Contact(Timestamped, Base):
     hearing_notes: Mapped[str | None] = mapped_column(Text)  # ヒアリング記録
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Lead score and its band (hot / warm / cold): written by the signals stage (issue 6);
+    # segments filter by them already, so every contact starts at 0 with no band.
+    lead_score: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lead_band: Mapped[str | None] = mapped_column(String(10), index=True)
     # The survivor, once a merge folded this contact into it: hidden everywhere, kept for
     # undo. No foreign key: SQLite cannot drop one again without copying the table, and a
     # copy would fire the cascades of every table that points here.
     merged_into_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # How often they may be mailed (mezame.cadence.Cadence): monthly, or seasonal once they
+    # stopped responding; and when that last changed (the 5.4 reminder rule reads it).
+    cadence: Mapped[str] = mapped_column(String(12), default="monthly", server_default="monthly")
+    cadence_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     company: Mapped[Company | None] = relationship(back_populates="contacts")
 
@@ -79,4 +93,5 @@ class Contact(Timestamped, Base):
         # Lower-cased email is how events and webhooks find their contact.
         Index("ix_contacts_email_lower", func.lower(email)),
         Index("ix_contacts_name", "name"),
+        Index("ix_contacts_owner_id", "owner_id"),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any, Protocol
 
 from mezame.mail.links import LinkSigner, rewrite_html_links, rewrite_text_links
@@ -19,11 +19,16 @@ from mezame.mail.render import (
     inline_css,
     render_content,
 )
+from mezame.templates.types import REASON_LABELS_JA, SKIP_REASONS, Requirement
 
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """A claimed send row with the contact fields the merge fields use."""
+    """A claimed send row with the contact fields the merge fields use.
+
+    Everything after `company_name` is optional: the owner (contact's, else company's), the
+    company's last order, and the contact's dormancy record with its one change since.
+    """
 
     send_id: int
     step_id: int
@@ -34,6 +39,37 @@ class Recipient:
     department: str | None
     title: str | None
     company_name: str | None
+    owner_name: str | None = None
+    owner_email: str | None = None
+    last_product: str | None = None
+    last_ordered_on: date | None = None
+    last_amount: int | None = None
+    dormancy_reason: str | None = None
+    fell_asleep_on: date | None = None
+    change: str | None = None  # the one change since last time, in the team's words
+
+
+def sample_recipient() -> Recipient:
+    """A made-up contact for previews and test sends when no real one is chosen."""
+    return Recipient(
+        send_id=0,
+        step_id=0,
+        contact_id=0,
+        attempts=0,
+        email="yamada@example.jp",
+        name="山田 太郎",
+        department="営業部",
+        title="部長",
+        company_name="株式会社サンプル",
+        owner_name="鈴木 一郎",
+        owner_email="suzuki@example.jp",
+        last_product="受発注クラウド 年間プラン",
+        last_ordered_on=date(2025, 4, 1),
+        last_amount=1_200_000,
+        dormancy_reason="price",
+        fell_asleep_on=date(2025, 4, 1),
+        change="年間プランを10%値下げしました",
+    )
 
 
 class StepTemplates(Protocol):
@@ -42,10 +78,23 @@ class StepTemplates(Protocol):
     subject: str
     html_body: str
     text_body: str | None
+    requires: str | None
 
 
-def merge_fields(recipient: Recipient, identity: SenderIdentity) -> dict[str, Any]:
-    """The names a template may use (missing values are empty, never "None")."""
+def months_between(start: date, end: date) -> int:
+    """Whole months from `start` to `end` (0 when `end` is earlier)."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if end.day < start.day:
+        months -= 1
+    return max(months, 0)
+
+
+def merge_fields(recipient: Recipient, identity: SenderIdentity, today: date) -> dict[str, Any]:
+    """The names a template may use. Missing text is empty; a missing date, amount, month
+    count or change is None (printed as nothing, and false in `{% if %}`)."""
+    booking = identity.booking_url
+    asleep = recipient.fell_asleep_on
+    reason = recipient.dormancy_reason or ""
     return {
         "contact": {
             "name": recipient.name or "",
@@ -54,6 +103,24 @@ def merge_fields(recipient: Recipient, identity: SenderIdentity) -> dict[str, An
             "title": recipient.title or "",
         },
         "company": {"name": recipient.company_name or ""},
+        "owner": {"name": recipient.owner_name or "", "email": recipient.owner_email or ""},
+        "last_purchase": {
+            "product": recipient.last_product or "",
+            "date": recipient.last_ordered_on,
+            "amount": recipient.last_amount,
+        },
+        "dormancy": {
+            "reason": reason,
+            "reason_label": REASON_LABELS_JA.get(reason, ""),
+            "months": months_between(asleep, today) if asleep is not None else None,
+        },
+        "change": recipient.change or None,
+        "booking": {
+            "url": booking,
+            "line": f"オンライン相談の空き枠はこちらからご予約いただけます: {booking}"
+            if booking
+            else "",
+        },
         "sender": {
             "name": identity.name,
             "email": identity.email,
@@ -62,12 +129,19 @@ def merge_fields(recipient: Recipient, identity: SenderIdentity) -> dict[str, An
     }
 
 
+def missing_requirement(requires: str | None, recipient: Recipient) -> str | None:
+    """Why this recipient may not get a mail that requires `requires` (None: they may)."""
+    if requires == Requirement.CHANGE and not recipient.change:
+        return SKIP_REASONS[Requirement.CHANGE]
+    return None
+
+
 @dataclass
 class Composer:
     identity: SenderIdentity
     signer: LinkSigner
     tz: tzinfo
-    steps: dict[int, tuple[CompiledContent, MessageLayout]]
+    steps: dict[int, tuple[CompiledContent, MessageLayout, str | None]]
     sign: Callable[[bytes], bytes] | None = None
 
     @classmethod
@@ -90,6 +164,7 @@ class Composer:
                 MessageLayout.for_sender(
                     identity, feedback_id=f"{campaign_id}:{step.position}:mezame"
                 ),
+                step.requires,
             )
             for step in steps
         }
@@ -97,7 +172,12 @@ class Composer:
 
     def compose(self, recipient: Recipient, *, now: datetime, subject_prefix: str = "") -> bytes:
         """The finished message; ValueError (TemplateProblem included) when it cannot be built."""
-        content, layout = self.steps[recipient.step_id]
+        content, layout, requires = self.steps[recipient.step_id]
+        missing = missing_requirement(requires, recipient)
+        if missing is not None:
+            # The audience freeze skips these; a change withdrawn since must not send a
+            # re-proposal that states nothing.
+            raise ValueError(missing)
         signer = self.signer
         send_id = recipient.send_id
         unsubscribe_url = signer.unsubscribe_url(send_id)
@@ -106,7 +186,8 @@ class Composer:
         def click(url: str) -> str:
             return signer.click_url(send_id, url)
 
-        rendered = render_content(content, merge_fields(recipient, self.identity))
+        today = now.astimezone(self.tz).date()
+        rendered = render_content(content, merge_fields(recipient, self.identity, today))
         html = rewrite_html_links(inline_css(rendered.html), click, own_prefix=own_prefix)
         if rendered.text is not None:
             text = rewrite_text_links(rendered.text, click, own_prefix=own_prefix)

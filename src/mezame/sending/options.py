@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from mezame.cadence.rules import CadencePolicy
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,9 @@ class SendOptions:
     status_check_seconds: float = 0.5
     commit_delay_seconds: float = 0.004
     max_outage_backoff_seconds: float = 30.0
+    # The contact policy checked again at send time (cap, interval, send windows); the
+    # shells pass the saved one. None: the audience freeze was the only check.
+    cadence: CadencePolicy | None = None
 
 
 @dataclass
@@ -32,3 +38,5 @@ class SendReport:
     unknown: int = 0
     remaining: int = 0
     status: str = ""
+    # Stopped at the edge of the send window: the rest goes out from this moment.
+    waiting_until: datetime | None = None

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 
 from sqlalchemy import Engine, select
@@ -35,8 +35,8 @@ from mezame.campaigns.status import CampaignStatus
 from mezame.errors import NotFoundError
 from mezame.mail.links import LinkSigner
 from mezame.mail.message import SenderIdentity
-from mezame.models import Campaign, CampaignStep, Contact
-from mezame.sending.compose import Composer, Recipient
+from mezame.models import Campaign, CampaignStep
+from mezame.sending.compose import Composer, Recipient, StepTemplates, sample_recipient
 from mezame.sending.options import SendOptions, SendReport
 from mezame.sendlog.service import CampaignBusy, Outcome, SendLog, acquire_campaign, new_run_id
 
@@ -264,8 +264,16 @@ async def _produce(
     options: SendOptions,
 ) -> None:
     after = 0
+    window = options.cadence
     while not stop.is_set():
-        recipients, skipped, last_id = ledger.claim_page(after=after, now=clock())
+        now = clock()
+        if window is not None and not window.is_send_time(now):
+            # Quiet hours, a weekend or a holiday: what is left waits for the next window
+            # (the resume task picks it up then); what is on the wire finishes.
+            committer.report.waiting_until = window.next_send_time(now)
+            ledger.defer(committer.report.waiting_until)
+            return
+        recipients, skipped, last_id = ledger.claim_page(after=after, now=now)
         committer.report.skipped += skipped
         if last_id:
             after = last_id
@@ -360,15 +368,15 @@ async def _worker(
 async def send_test(
     parts: SenderParts,
     *,
-    step: CampaignStep,
+    step: StepTemplates,
     campaign_id: int,
     to: str,
-    contact: Contact | None,
-    company_name: str | None,
+    recipient: Recipient | None,
 ) -> Delivery:
     """One mail of a campaign to `to`, with a contact's merge fields, subject marked [テスト].
 
-    Its links and unsubscribe URL carry send id 0: they work as links, but record nothing.
+    `recipient`: the contact whose merge fields to use (recipients.service), or None for a
+    sample contact. Links and the unsubscribe URL carry send id 0: they work, record nothing.
     """
     composer = Composer.for_steps(
         [step],
@@ -378,17 +386,8 @@ async def send_test(
         tz=parts.tz,
         sign=parts.dkim.sign if parts.dkim is not None else None,
     )
-    recipient = Recipient(
-        send_id=0,
-        step_id=step.id,
-        contact_id=contact.id if contact is not None else 0,
-        attempts=0,
-        email=to,
-        name=contact.name if contact is not None else "山田 太郎",
-        department=contact.department if contact is not None else "営業部",
-        title=contact.title if contact is not None else None,
-        company_name=company_name if contact is not None else "株式会社サンプル",
-    )
+    base = recipient if recipient is not None else sample_recipient()
+    recipient = replace(base, send_id=0, step_id=step.id, email=to)
     message = composer.compose(recipient, now=datetime.now(UTC), subject_prefix="[テスト] ")
 
     async def go_ahead() -> bool:

@@ -17,6 +17,8 @@ from sqlalchemy import Engine, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mezame.adapters.smtp import Delivery, DeliveryResult
+from mezame.cadence.rules import RestraintFacts, restraint_reason
+from mezame.cadence.service import send_time_columns
 from mezame.campaigns.status import CampaignStatus, SendStatus, retry_delay_seconds
 from mezame.compliance.service import (
     event_key,
@@ -30,6 +32,8 @@ from mezame.errors import InvalidInputError
 from mezame.mail.bounces import BounceKind, classify_smtp_reply
 from mezame.mail.compliance import SuppressionReason
 from mezame.models import Campaign, CampaignSend, Company, Contact, Suppression
+from mezame.recipients.service import merge_values, with_merge_fields
+from mezame.scheduling.service import sequence_continues
 from mezame.sending.compose import Recipient
 from mezame.sending.options import SendOptions, SendReport
 from mezame.vocabulary import EventType
@@ -189,24 +193,29 @@ class SendLog:
 
         Returns (claimed, how many were skipped, the last id scanned: 0 at the end).
         """
+        cadence = self.options.cadence
+        restraint = send_time_columns(self.campaign_id, now=now, policy=cadence) if cadence else []
         with self.session() as session:
             rules = mailable_rules(session, as_of=now.date())
             flags = rules.clauses()
             rows = session.execute(
-                select(
-                    CampaignSend.id,
-                    CampaignSend.step_id,
-                    CampaignSend.contact_id,
-                    CampaignSend.attempts,
-                    Contact.email,
-                    Contact.name,
-                    Contact.department,
-                    Contact.title,
-                    Company.name.label("company_name"),
-                    *flags.values(),
+                with_merge_fields(
+                    select(
+                        CampaignSend.id,
+                        CampaignSend.step_id,
+                        CampaignSend.contact_id,
+                        CampaignSend.attempts,
+                        Contact.email,
+                        Contact.name,
+                        Contact.department,
+                        Contact.title,
+                        Company.name.label("company_name"),
+                        *flags.values(),
+                        *restraint,
+                    )
+                    .join(Contact, Contact.id == CampaignSend.contact_id)
+                    .outerjoin(Company, Company.id == Contact.company_id)
                 )
-                .join(Contact, Contact.id == CampaignSend.contact_id)
-                .outerjoin(Company, Company.id == Contact.company_id)
                 .where(
                     CampaignSend.campaign_id == self.campaign_id,
                     CampaignSend.status == SendStatus.PENDING.value,
@@ -228,6 +237,15 @@ class SendLog:
                     suppressed=bool(r.suppressed),
                     consented=bool(r.consented),
                 )
+                if reason is None and cadence is not None:
+                    # Another campaign may have mailed them since the audience was frozen.
+                    facts = RestraintFacts(
+                        cadence=r.cadence,
+                        first_mail=self.positions.get(r.step_id) == 1,
+                        last_other_mail=r.last_other_mail,
+                        mails_in_window=r.mails_in_window,
+                    )
+                    reason = restraint_reason(cadence, facts, at=now)
                 if reason is not None:
                     refused.append({"row_id": r.id, "detail": reason})
                     continue
@@ -242,6 +260,7 @@ class SendLog:
                         department=r.department,
                         title=r.title,
                         company_name=r.company_name,
+                        **merge_values(r),
                     )
                 )
             if refused:
@@ -271,6 +290,25 @@ class SendLog:
                 )
             session.commit()
         return chosen, len(refused), rows[-1].id
+
+    def defer(self, until: datetime) -> int:
+        """Outside the send window: the campaign's pending rows wait until it opens."""
+        with self.session() as session:
+            moved = session.execute(
+                update(CampaignSend)
+                .where(
+                    CampaignSend.campaign_id == self.campaign_id,
+                    CampaignSend.status == SendStatus.PENDING.value,
+                    or_(
+                        CampaignSend.next_attempt_at.is_(None),
+                        CampaignSend.next_attempt_at < until,
+                    ),
+                )
+                .values(next_attempt_at=until)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            session.commit()
+        return moved
 
     def next_retry_at(self) -> datetime | None:
         with self.session() as session:
@@ -495,7 +533,11 @@ class SendLog:
             if campaign.sender_run == self.run_id:
                 campaign.sender_run = None
                 campaign.sender_heartbeat_at = None
-                if campaign.status == CampaignStatus.SENDING.value and report.remaining == 0:
+                if (
+                    campaign.status == CampaignStatus.SENDING.value
+                    and report.remaining == 0
+                    and not sequence_continues(session, campaign)
+                ):
                     campaign.status = CampaignStatus.FINISHED.value
                     campaign.finished_at = now
             report.status = campaign.status

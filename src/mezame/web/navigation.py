@@ -33,7 +33,11 @@ NAV: list[NavItem] = [
     NavItem("/companies", N_("Companies")),
     NavItem("/contacts", N_("Contacts")),
     NavItem("/reactivation", N_("Reactivation list")),
+    # Sales reads the figures too (read-only): it follows up on what a campaign stirred.
+    NavItem("/campaigns", N_("Campaigns")),
     NavItem("/duplicates", N_("Duplicates"), frozenset({Role.MARKETING.value})),
     NavItem("/quality", N_("Data quality"), frozenset({Role.MARKETING.value})),
+    NavItem("/segments", N_("Segments"), frozenset({Role.MARKETING.value})),
+    NavItem("/templates", N_("Templates"), frozenset({Role.MARKETING.value})),
     NavItem("/admin/users", N_("Users"), frozenset()),
 ]

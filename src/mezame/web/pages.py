@@ -9,7 +9,17 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from mezame.config import Settings
-from mezame.web import auth, duplicates, public, quality, reactivation, views
+from mezame.web import (
+    auth,
+    campaigns,
+    duplicates,
+    mail_templates,
+    public,
+    quality,
+    reactivation,
+    segments,
+    views,
+)
 from mezame.web.csrf import CsrfMiddleware
 from mezame.web.headers import SecurityHeadersMiddleware
 from mezame.web.render import Renderer
@@ -33,6 +43,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(reactivation.router)
     app.include_router(duplicates.router)
     app.include_router(quality.router)
+    app.include_router(campaigns.router)
+    app.include_router(mail_templates.router)
+    app.include_router(segments.router)
 
     def csrf_rejected(request: Request, reason: str) -> Response:
         if request.url.path.startswith("/api/"):

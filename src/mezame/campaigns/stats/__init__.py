@@ -1,0 +1,1 @@
+"""Campaign statistics: the email KPIs of each campaign, step and day, read in SQL."""

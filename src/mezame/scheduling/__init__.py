@@ -1,0 +1,1 @@
+"""Campaigns over time: schedules, recurring runs, sequences (scheduling.service)."""

@@ -1,0 +1,1 @@
+"""Segments: saved, composable contact filters, counted in SQL; and contact tags."""

@@ -1,0 +1,1 @@
+"""Mail templates: the library (built-in Japanese mails and the team's own), previews."""

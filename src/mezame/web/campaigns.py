@@ -1,0 +1,490 @@
+"""キャンペーン: the campaign list with its KPIs, one campaign's stats and controls, a new one.
+
+Who may do what: every team member reads the list and the stats (sales follows up on
+what a campaign stirred and should see it); creating, sending, pausing, stopping and
+the conversion goal are marketing's (and admin's), checked on every POST.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mezame.api.deps import DbSession
+from mezame.campaigns import service as campaigns
+from mezame.campaigns.kinds import CampaignKind, Recurrence
+from mezame.campaigns.kpis import DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, ConversionGoal, format_rate
+from mezame.campaigns.stats import service as stats
+from mezame.campaigns.stats.service import DayStats
+from mezame.campaigns.status import CampaignStatus
+from mezame.errors import InvalidInputError, NotFoundError
+from mezame.models import Campaign, CampaignSend
+from mezame.vocabulary import Role
+from mezame.web.auth import Pages, TeamUser, page_user
+from mezame.web.labels import N_
+from mezame.web.render import Viewer
+
+router = APIRouter(include_in_schema=False)
+
+MarketingPageUser = Annotated[Viewer, Depends(page_user(Role.MARKETING))]
+
+KIND_LABELS = {
+    "one_off": N_("One-off"),
+    "recurring": N_("Recurring"),
+    "sequence": N_("Step sequence"),
+}
+STATUS_LABELS = {
+    "draft": N_("Draft"),
+    "scheduled": N_("Scheduled"),
+    "sending": N_("Sending now"),
+    "paused": N_("Paused"),
+    "stopped": N_("Stopped"),
+    "finished": N_("Finished"),
+}
+SEND_STATUS_LABELS = {
+    "pending": N_("Waiting to send"),
+    "claimed": N_("Being sent"),
+    "sending": N_("On the wire"),
+    "sent": N_("Sent (accepted)"),
+    "failed": N_("Failed"),
+    "unknown": N_("Outcome unknown"),
+    "skipped": N_("Skipped"),
+    "cancelled": N_("Cancelled"),
+}
+GOAL_LABELS = {
+    "reply": N_("Reply"),
+    "download": N_("Document download"),
+    "inquiry": N_("Inquiry or demo request"),
+    "deal": N_("Deal opened"),
+    "none": N_("No goal"),
+}
+assert set(GOAL_LABELS) == {g.value for g in ConversionGoal}
+assert set(STATUS_LABELS) == {s.value for s in CampaignStatus}
+
+# What each button may do from each status (the transitions are campaigns.status's).
+SENDABLE = {"draft", "scheduled", "paused"}
+PAUSABLE = {"scheduled", "sending"}
+STOPPABLE = {"draft", "scheduled", "sending", "paused"}
+
+
+def _tz(request: Request) -> ZoneInfo:
+    return ZoneInfo(request.app.state.settings.timezone)
+
+
+def _can_edit(user: Viewer) -> bool:
+    return user.role in (Role.MARKETING.value, Role.ADMIN.value)
+
+
+def _common() -> dict[str, Any]:
+    return {
+        "kind_labels": KIND_LABELS,
+        "status_labels": STATUS_LABELS,
+        "goal_labels": GOAL_LABELS,
+        "pct": format_rate,
+    }
+
+
+@router.get("/campaigns", response_class=HTMLResponse)
+def campaign_list(
+    request: Request, session: DbSession, pages: Pages, user: TeamUser
+) -> HTMLResponse:
+    """Every campaign, newest first, with 不達率, open rate, CTR, CVR and unsubscribe rate."""
+    rows = stats.kpi_overview(session, tz=_tz(request))
+    context = {**_common(), "rows": rows, "can_edit": _can_edit(user)}
+    return pages.render(request, "campaigns.html", context)
+
+
+# ---------------------------------------------------------------------------------------------
+# The daily chart: mails sent per day, and first opens and clicks by the day they happened,
+# as SVG rectangles computed here (no JavaScript, no chart library).
+
+CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 640, 220, 36
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    series: str  # sent / opened / clicked
+    value: int
+    day: date
+
+
+@dataclass(frozen=True)
+class DailyChart:
+    bars: list[Bar]
+    ticks: list[tuple[float, date]]  # x of the day's centre, the day
+    top: int  # the value at the top of the axis
+    width: int = CHART_WIDTH
+    height: int = CHART_HEIGHT
+    pad: int = CHART_PAD
+
+    @property
+    def bottom(self) -> int:
+        return self.height - self.pad
+
+    @property
+    def right(self) -> int:
+        return self.width - 8
+
+
+def daily_chart(days: list[DayStats]) -> DailyChart | None:
+    """Three bars per day (sent, first human opens, first clicks) on one scale."""
+    if not days:
+        return None
+    values = [(d.kpis.counts.sent, d.first_opens, d.first_clicks) for d in days]
+    top = max(max(v) for v in values) or 1
+    span_x = CHART_WIDTH - CHART_PAD - 8
+    span_y = CHART_HEIGHT - 2 * CHART_PAD
+    slot = span_x / len(days)
+    bar = min(slot * 0.8 / 3, 18.0)
+    bars: list[Bar] = []
+    ticks: list[tuple[float, date]] = []
+    every = max(1, round(len(days) / 8))  # at most about eight day labels
+    for i, (day, triple) in enumerate(zip((d.day for d in days), values, strict=True)):
+        centre = CHART_PAD + slot * (i + 0.5)
+        for j, (series, value) in enumerate(
+            zip(("sent", "opened", "clicked"), triple, strict=True)
+        ):
+            height = span_y * value / top
+            bars.append(
+                Bar(
+                    x=round(centre + (j - 1.5) * bar, 1),
+                    y=round(CHART_HEIGHT - CHART_PAD - height, 1),
+                    width=round(bar * 0.9, 1),
+                    height=round(height, 1),
+                    series=series,
+                    value=value,
+                    day=day,
+                )
+            )
+        if i % every == 0:
+            ticks.append((round(centre, 1), day))
+    return DailyChart(bars=bars, ticks=ticks, top=top)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _detail(
+    request: Request,
+    session: Session,
+    pages: Pages,
+    user: Viewer,
+    campaign_id: int,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    try:
+        found = stats.campaign_kpis(session, campaign_id, tz=_tz(request))
+    except NotFoundError:
+        return pages.render(request, "error.html", {"status": 404}, status_code=404)
+    progress = campaigns.campaign_progress(session, campaign_id=campaign_id)
+    campaign = campaigns.get_campaign(session, campaign_id)
+    context = {
+        **_common(),
+        "stats": found,
+        "scheduled_at": campaign.scheduled_at,
+        "progress": progress,
+        "send_status_labels": SEND_STATUS_LABELS,
+        "chart": daily_chart(found.daily),
+        "can_edit": _can_edit(user),
+        "can_send": found.status in SENDABLE,
+        "can_pause": found.status in PAUSABLE,
+        "can_stop": found.status in STOPPABLE,
+        "can_schedule": found.status == CampaignStatus.DRAFT.value,
+        "goals": [g.value for g in ConversionGoal],
+        "max_window": MAX_WINDOW_DAYS,
+        "error": error,
+        "flash": request.session.pop("flash_campaign", None),
+    }
+    return pages.render(request, "campaign.html", context, status_code=status_code)
+
+
+@router.get("/campaigns/new", response_class=HTMLResponse)
+def new_campaign_form(
+    request: Request, session: DbSession, pages: Pages, _user: MarketingPageUser
+) -> HTMLResponse:
+    """Name, kind, audience (segment), mail (template or written here), goal → a draft."""
+    return _new_page(request, session, pages)
+
+
+@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
+def campaign_page(
+    request: Request, session: DbSession, pages: Pages, user: TeamUser, campaign_id: int
+) -> HTMLResponse:
+    """Progress, KPIs in total, per mail and per day, and the controls."""
+    return _detail(request, session, pages, user, campaign_id)
+
+
+def _act(
+    request: Request,
+    session: Session,
+    pages: Pages,
+    user: Viewer,
+    campaign_id: int,
+    action: str,
+) -> Response:
+    try:
+        if action == "send":
+            _send(session, campaign_id)
+        elif action == "pause":
+            campaigns.pause_campaign(session, campaign_id=campaign_id)
+        else:
+            campaigns.stop_campaign(session, campaign_id=campaign_id)
+    except NotFoundError:
+        return pages.render(request, "error.html", {"status": 404}, status_code=404)
+    except InvalidInputError as exc:
+        session.rollback()
+        return _detail(request, session, pages, user, campaign_id, error=str(exc), status_code=400)
+    if action == "send":
+        # Queued only once the status change is committed, so the worker sees `sending`.
+        session.commit()
+        from mezame.queue import queue_campaign_send
+
+        queue_campaign_send(campaign_id)
+    request.session["flash_campaign"] = action
+    return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
+
+
+def _send(session: Session, campaign_id: int) -> None:
+    """Freeze the audience of the first mail if not done yet, then mark it sending."""
+    has_rows = session.scalar(
+        select(CampaignSend.id).where(CampaignSend.campaign_id == campaign_id).limit(1)
+    )
+    if has_rows is None:
+        campaigns.freeze_audience(session, campaign_id=campaign_id, as_of=datetime.now(UTC))
+    campaigns.move_campaign(session, campaign_id=campaign_id, to=CampaignStatus.SENDING)
+
+
+@router.post("/campaigns/{campaign_id}/send")
+def send_campaign(
+    request: Request, session: DbSession, pages: Pages, user: MarketingPageUser, campaign_id: int
+) -> Response:
+    """Send now, or resume a paused campaign: the worker's `send_campaign` task does it."""
+    return _act(request, session, pages, user, campaign_id, "send")
+
+
+@router.post("/campaigns/{campaign_id}/pause")
+def pause_campaign(
+    request: Request, session: DbSession, pages: Pages, user: MarketingPageUser, campaign_id: int
+) -> Response:
+    """Pause: the running sender stops within seconds; "send" resumes."""
+    return _act(request, session, pages, user, campaign_id, "pause")
+
+
+@router.post("/campaigns/{campaign_id}/stop")
+def stop_campaign(
+    request: Request, session: DbSession, pages: Pages, user: MarketingPageUser, campaign_id: int
+) -> Response:
+    """Stop for good: mails not yet sent are cancelled."""
+    return _act(request, session, pages, user, campaign_id, "stop")
+
+
+@router.post("/campaigns/{campaign_id}/schedule", response_class=HTMLResponse)
+def schedule(
+    request: Request,
+    session: DbSession,
+    pages: Pages,
+    user: MarketingPageUser,
+    campaign_id: int,
+    send_at: Annotated[str, Form(max_length=20)],
+) -> Response:
+    """Send a draft at a later time (the queue's periodic task starts it then)."""
+    from mezame.scheduling.service import schedule_campaign
+
+    try:
+        at = _local_time(send_at, _tz(request), "send at")
+        schedule_campaign(session, campaign_id=campaign_id, at=at, now=datetime.now(UTC))
+    except NotFoundError:
+        return pages.render(request, "error.html", {"status": 404}, status_code=404)
+    except InvalidInputError as exc:
+        session.rollback()
+        return _detail(request, session, pages, user, campaign_id, error=str(exc), status_code=400)
+    request.session["flash_campaign"] = "schedule"
+    return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
+
+
+@router.post("/campaigns/{campaign_id}/goal", response_class=HTMLResponse)
+def set_goal(
+    request: Request,
+    session: DbSession,
+    pages: Pages,
+    user: MarketingPageUser,
+    campaign_id: int,
+    goal: Annotated[str, Form(max_length=20)],
+    window_days: Annotated[int, Form(ge=1, le=MAX_WINDOW_DAYS)] = DEFAULT_WINDOW_DAYS,
+) -> Response:
+    """What counts as this campaign's conversion, and for how many days after each mail."""
+    try:
+        stats.set_conversion_goal(session, campaign_id=campaign_id, goal=goal, days=window_days)
+    except NotFoundError:
+        return pages.render(request, "error.html", {"status": 404}, status_code=404)
+    except InvalidInputError as exc:
+        return _detail(request, session, pages, user, campaign_id, error=str(exc), status_code=400)
+    request.session["flash_campaign"] = "goal"
+    return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
+
+
+# ---------------------------------------------------------------------------------------------
+# A new campaign.
+
+
+def _new_page(
+    request: Request,
+    session: Session,
+    pages: Pages,
+    *,
+    form: dict[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {
+        **_common(),
+        # A step sequence's waits and branches are written with `mezame campaign create`.
+        "kinds": [CampaignKind.ONE_OFF.value, CampaignKind.RECURRING.value],
+        "segments": _segments(session),
+        "templates": _templates(session),
+        "goals": [g.value for g in ConversionGoal],
+        "max_window": MAX_WINDOW_DAYS,
+        "form": form
+        or {
+            "name": "",
+            "kind": "one_off",
+            "segment_id": "",
+            "template_id": "",
+            "subject": "",
+            "html": "",
+            "goal": ConversionGoal.REPLY.value,
+            "window_days": str(DEFAULT_WINDOW_DAYS),
+            "send_at": "",
+            "monthly_day": "1",
+            "monthly_time": "09:00",
+        },
+        "error": error,
+    }
+    return pages.render(request, "campaign_new.html", context, status_code=status_code)
+
+
+def _segments(session: Session) -> list[tuple[int, str]]:
+    from mezame.segments.service import list_segments
+
+    return [(s.id, s.name) for s in list_segments(session)]
+
+
+def _templates(session: Session) -> list[tuple[int, str]]:
+    from mezame.templates.service import list_templates
+
+    return [(t.id, t.name) for t in list_templates(session)]
+
+
+@router.post("/campaigns", response_class=HTMLResponse)
+def create_campaign(
+    request: Request,
+    session: DbSession,
+    pages: Pages,
+    user: MarketingPageUser,
+    name: Annotated[str, Form(max_length=200)],
+    kind: Annotated[str, Form(max_length=20)] = "one_off",
+    segment_id: Annotated[str, Form(max_length=20)] = "",
+    template_id: Annotated[str, Form(max_length=20)] = "",
+    subject: Annotated[str, Form(max_length=500)] = "",
+    html: Annotated[str, Form(max_length=200_000)] = "",
+    goal: Annotated[str, Form(max_length=20)] = "none",
+    window_days: Annotated[int, Form(ge=1, le=MAX_WINDOW_DAYS)] = DEFAULT_WINDOW_DAYS,
+    send_at: Annotated[str, Form(max_length=20)] = "",
+    monthly_day: Annotated[str, Form(max_length=2)] = "1",
+    monthly_time: Annotated[str, Form(max_length=5)] = "09:00",
+) -> Response:
+    """Create the draft, scheduled when a time is given (post/redirect/get); sending now is
+    a button on its page."""
+    form = {
+        "name": name,
+        "kind": kind,
+        "segment_id": segment_id,
+        "template_id": template_id,
+        "subject": subject,
+        "html": html,
+        "goal": goal,
+        "window_days": str(window_days),
+        "send_at": send_at,
+        "monthly_day": monthly_day,
+        "monthly_time": monthly_time,
+    }
+    try:
+        campaign = _create(session, user, form, _tz(request))
+    except (InvalidInputError, NotFoundError) as exc:
+        session.rollback()
+        return _new_page(request, session, pages, form=form, error=str(exc), status_code=400)
+    return RedirectResponse(f"/campaigns/{campaign.id}", status_code=303)
+
+
+def _number(value: str, field: str) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInputError(f"{field}: not a number: {value!r}") from None
+
+
+def _local_time(value: str, tz: ZoneInfo, field: str) -> datetime:
+    """A datetime-local input (2026-12-01T09:00) read in the business time zone."""
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=tz)
+    except ValueError:
+        raise InvalidInputError(f"{field}: not a date and time: {value!r}") from None
+
+
+def _recurrence(form: dict[str, str]) -> Recurrence:
+    hour, _, minute = form["monthly_time"].partition(":")
+    try:
+        return Recurrence(day=int(form["monthly_day"]), hour=int(hour), minute=int(minute or 0))
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise InvalidInputError(f"monthly: day 1–28 and a time HH:MM ({exc})") from None
+
+
+def _create(session: Session, user: Viewer, form: dict[str, str], tz: ZoneInfo) -> Campaign:
+    from mezame.scheduling.service import schedule_campaign
+    from mezame.segments.service import get_segment
+    from mezame.templates.service import get_template, step_content
+
+    segment = _number(form["segment_id"], "segment")
+    if segment is not None:
+        get_segment(session, segment)  # NotFoundError names it
+    template = _number(form["template_id"], "template")
+    if template is not None:
+        step = step_content(get_template(session, template))
+    elif form["subject"].strip() and form["html"].strip():
+        step = campaigns.StepContent(subject=form["subject"], html=form["html"])
+    else:
+        raise InvalidInputError("mail: choose a template, or write a subject and an HTML body")
+    recurring = form["kind"] == CampaignKind.RECURRING.value
+    campaign = campaigns.create_campaign(
+        session,
+        name=form["name"],
+        steps=[step],
+        kind=form["kind"],
+        user_id=user.id,
+        segment_id=segment,
+        recurrence=_recurrence(form) if recurring else None,
+    )
+    stats.set_conversion_goal(
+        session, campaign_id=campaign.id, goal=form["goal"], days=int(form["window_days"])
+    )
+    now = datetime.now(UTC)
+    if form["send_at"] or recurring:
+        # A recurring campaign is scheduled at once: its runs start on each occurrence.
+        at = _local_time(form["send_at"], tz, "send at") if form["send_at"] else now
+        schedule_campaign(session, campaign_id=campaign.id, at=at, now=now)
+    return campaign
