@@ -36,10 +36,11 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from mezame.db import make_engine, migrate
+from mezame.customers.activity import note_activity_since
+from mezame.db import make_engine, migrate, session_scope
 from mezame.segments.service import count_segment
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: last_seen_at raised from the events, as imports keep it
 AS_OF = date(2026, 11, 23)
 FULL_SIZE = {
     "companies": 200_000,
@@ -454,10 +455,15 @@ def build_sqlite(path: Path, n: dict[str, int], seed: int) -> None:
     db.execute("COMMIT")
     for _name, sql in indexes:
         db.execute(sql)
-    db.execute("ANALYZE")
     db.execute("PRAGMA locking_mode=NORMAL")
     db.execute("PRAGMA journal_mode=WAL")
     db.close()
+    engine = make_engine(f"sqlite:///{path}")
+    with session_scope(engine) as session:
+        note_activity_since(session, after_event_id=0)  # what an events import does last
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
 
 
 def sqlite_database(cache_dir: Path, n: dict[str, int], seed: int) -> Path:
@@ -558,10 +564,13 @@ def build_postgres(engine: Engine, n: dict[str, int], seed: int, key: str) -> No
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"
             )
-        cur.execute(f"COMMENT ON TABLE contacts IS '{key}'")
         raw.commit()
     finally:
         raw.close()
+    with session_scope(engine) as session:
+        note_activity_since(session, after_event_id=0)  # what an events import does last
+    with engine.begin() as conn:
+        conn.execute(text(f"COMMENT ON TABLE contacts IS '{key}'"))  # complete: reusable
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
 

@@ -21,6 +21,20 @@ class EventType(StrEnum):
     DEMO_REQUEST = "demo_request"
 
 
+# Things the contact did (not what we did to them): what "last activity" counts.
+CONTACT_ACTIVITY_EVENTS: tuple[str, ...] = (
+    EventType.MAIL_OPENED.value,
+    EventType.MAIL_CLICKED.value,
+    EventType.MAIL_REPLIED.value,
+    EventType.DOCUMENT_DOWNLOAD.value,
+    EventType.WEBINAR_REGISTERED.value,
+    EventType.WEBINAR_ATTENDED.value,
+    EventType.SITE_VISIT.value,
+    EventType.INQUIRY.value,
+    EventType.DEMO_REQUEST.value,
+)
+
+
 class DealOutcome(StrEnum):
     OPEN = "open"
     WON = "won"

@@ -16,7 +16,7 @@ from mezame.api.app import create_app
 from mezame.config import Settings
 from mezame.db import session_scope
 from mezame.mail.links import LinkSigner
-from mezame.models import CampaignSend, EngagementEvent, Suppression
+from mezame.models import CampaignSend, Contact, EngagementEvent, Suppression
 from tests.mail_helpers import add_contacts, make_campaign
 
 SECRET = "public-endpoints-secret-0123456789"
@@ -162,6 +162,9 @@ def test_the_open_pixel_is_a_gif_and_records_an_open(mailing: Mailing) -> None:
     row = _send(mailing)
     # TestClient's agent "testclient" is not a proxy or scanner: a human open.
     assert (row.opens, row.machine_opens) == (1, 0) and row.human_opened_at is not None
+    with Session(mailing.engine) as s:
+        contact = s.get(Contact, row.contact_id)
+        assert contact is not None and contact.last_seen_at == row.opened_at
 
 
 def test_machine_opens_count_as_opens_but_not_as_human_ones(mailing: Mailing) -> None:

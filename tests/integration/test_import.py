@@ -239,6 +239,11 @@ def test_every_kind_imports_from_cp932_with_japanese_headers(
         assert events[0].campaign == "㈱向け①メルマガ" and events[0].payload is None
         assert events[1].payload == {"link": "料金表", "n": 2}
         assert events[2].document == "髙品質～導入事例"
+        # Each contact's last activity is its newest imported event (segments read it).
+        s.refresh(p1)
+        s.refresh(p2)
+        assert p1.last_seen_at == events[1].occurred_at
+        assert p2.last_seen_at == events[2].occurred_at
         # An empty payload is SQL NULL, not the JSON text 'null'.
         no_payload = select(func.count()).where(EngagementEvent.payload.is_(None))
         assert s.scalar(no_payload) == 2

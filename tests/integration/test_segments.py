@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from mezame.accounts.service import create_user
 from mezame.campaigns.service import StepContent, create_campaign, freeze_audience
+from mezame.customers.activity import note_activity_since
 from mezame.errors import InvalidInputError, NotFoundError
 from mezame.models import (
     CampaignSend,
@@ -32,12 +33,12 @@ from mezame.models import (
 )
 from mezame.segments import service
 from mezame.segments.filters import (
-    ENGAGEMENT_EVENT_TYPES,
     NEGATIONS,
     Group,
     Op,
     parse_definition,
 )
+from mezame.vocabulary import CONTACT_ACTIVITY_EVENTS
 
 AS_OF = date(2026, 11, 23)
 TEXTS = ["Sales", "sales team", "営業部", "50%_off", "", " ", None]
@@ -435,7 +436,7 @@ def _seed(
                     contact_id=contact.id,
                 )
             )
-            if kind in ENGAGEMENT_EVENT_TYPES:
+            if kind in CONTACT_ACTIVITY_EVENTS:
                 activity.append(at)
         if p["merged"]:
             continue
@@ -461,6 +462,10 @@ def _seed(
                 activity=activity,
             )
         )
+    s.flush()
+    # Events went in directly, as a bulk import writes them: the import's own upkeep raises
+    # each contact's last activity (customers.activity) before anyone counts a segment.
+    note_activity_since(s, after_event_id=0)
     s.flush()
     return users, rows
 

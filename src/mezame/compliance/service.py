@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import KeyedColumnElement
 
+from mezame.customers.activity import note_activity
 from mezame.ingest.service import dialect_insert
 from mezame.mail.compliance import (
     ConsentCutoffs,
@@ -152,6 +153,7 @@ def record_events(session: Session, rows: Iterable[dict[str, Any]]) -> None:
             index_elements=["dedupe_key"]
         )
         session.execute(stmt, batch)
+        note_activity(session, batch)
 
 
 def suppress(

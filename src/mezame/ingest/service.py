@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mezame.adapters.importers.tabular import open_table
+from mezame.customers.activity import last_event_id, note_activity_since
 from mezame.errors import InvalidInputError, MezameError
 from mezame.ingest.fields import ImportKind
 from mezame.ingest.records import (
@@ -471,6 +472,7 @@ class EventWriter(Writer):
             assert tuple(compiled.positiontup or ()) == self.COLUMNS  # tuples follow COLUMNS
             self.direct_sql = compiled.string
         self.count_before = session.scalar(select(func.count()).select_from(t)) or 0
+        self.last_id_before = last_event_id(session)
         self.seen: set[bytes] = set()  # dry runs only: keys met earlier in the file
 
     def columns(self, row: ParsedRow) -> Any:
@@ -704,6 +706,7 @@ def import_file(
     if isinstance(writer, EventWriter) and not dry_run:
         report.inserted = writer.inserted_total()
         report.unchanged = attempted - report.inserted
+        note_activity_since(session, after_event_id=writer.last_id_before)
     if not dry_run:
         run = ImportRun(
             kind=kind.value,

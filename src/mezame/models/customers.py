@@ -73,7 +73,10 @@ class Contact(Timestamped, Base):
     acquired_on: Mapped[date | None] = mapped_column(Date)  # 接点取得日
     hearing_notes: Mapped[str | None] = mapped_column(Text)  # ヒアリング記録
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The contact's last activity: the newest event of vocabulary.CONTACT_ACTIVITY_EVENTS,
+    # kept current where events are recorded (customers.activity), so a segment on
+    # "last activity" reads one indexed column instead of grouping millions of events.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # Lead score and its band (hot / warm / cold): written by the signals stage (issue 6);
     # segments filter by them already, so every contact starts at 0 with no band.
     lead_score: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -87,18 +87,6 @@ _USER_OPS = (Op.EQ, Op.NEQ, Op.IN, Op.NOT_IN, Op.IS_EMPTY, Op.IS_NOT_EMPTY)
 
 LEAD_BANDS = ("hot", "warm", "cold")
 DORMANCY_BANDS = ("high", "medium", "low", "gone")
-# Things the contact did (not what we did to them): what "last activity" counts.
-ENGAGEMENT_EVENT_TYPES = (
-    "mail_opened",
-    "mail_clicked",
-    "mail_replied",
-    "document_download",
-    "webinar_registered",
-    "webinar_attended",
-    "site_visit",
-    "inquiry",
-    "demo_request",
-)
 
 FIELDS: Mapping[str, FieldSpec] = {
     spec.name: spec

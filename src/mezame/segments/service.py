@@ -42,11 +42,9 @@ from mezame.models import (
     Contact,
     ContactTag,
     DormantCustomer,
-    EngagementEvent,
     Segment,
 )
 from mezame.segments.filters import (
-    ENGAGEMENT_EVENT_TYPES,
     FIELDS,
     MAX_TAG,
     NEGATIONS,
@@ -264,25 +262,17 @@ def _consent(ctx: Context, bases: list[str]) -> Condition:
 
 
 def _activity(op: Op, days: int | None, ctx: Context) -> Condition:
-    """The contact did something (an engagement event) or was seen, since the cutoff."""
-
-    def since(cutoff: datetime | None, *, negated: bool = False) -> Condition:
-        when: list[Condition] = [EngagementEvent.type.in_(ENGAGEMENT_EVENT_TYPES)]
-        seen = Contact.last_seen_at.is_not(None)
-        if cutoff is not None:
-            when.append(EngagementEvent.occurred_at >= cutoff)
-            seen = and_(seen, Contact.last_seen_at >= cutoff)
-        events = _member(ctx, Contact.id, EngagementEvent.contact_id, *when, negated=negated)
-        return or_(seen, events)
-
+    """The contact's last activity (contacts.last_seen_at, see customers.activity) vs a cutoff."""
+    last = Contact.last_seen_at
+    known = last.is_not(None)  # every branch is TRUE or FALSE, never NULL: NOT must invert it
     if op == Op.IS_NOT_EMPTY:
-        return since(None)
+        return known
     assert days is not None
     cutoff = _moment(_day(ctx.as_of, days))
     if op == Op.WITHIN_DAYS:
-        return since(cutoff)
+        return and_(known, last >= cutoff)
     if op == Op.OLDER_THAN_DAYS:
-        return and_(since(None), not_(since(cutoff, negated=True)))
+        return and_(known, last < cutoff)
     raise AssertionError(f"no SQL for last_activity {op}")
 
 

@@ -24,6 +24,19 @@ _INDEXES = (
     ("ix_companies_owner_id", "companies", ["owner_id"]),
     ("ix_contacts_owner_id", "contacts", ["owner_id"]),
     ("ix_contacts_lead_band", "contacts", ["lead_band"]),
+    ("ix_contacts_last_seen_at", "contacts", ["last_seen_at"]),
+)
+# What a contact did (vocabulary.CONTACT_ACTIVITY_EVENTS at this revision).
+_ACTIVITY = (
+    "mail_opened",
+    "mail_clicked",
+    "mail_replied",
+    "document_download",
+    "webinar_registered",
+    "webinar_attended",
+    "site_visit",
+    "inquiry",
+    "demo_request",
 )
 
 
@@ -80,6 +93,21 @@ def upgrade() -> None:
         "contacts", sa.Column("lead_score", sa.Integer(), server_default="0", nullable=False)
     )
     op.add_column("contacts", sa.Column("lead_band", sa.String(length=10), nullable=True))
+    # contacts.last_seen_at becomes the last activity, kept current from now on: fill it once.
+    contacts = sa.table("contacts", sa.column("id"), sa.column("last_seen_at"))
+    events = sa.table(
+        "engagement_events", sa.column("contact_id"), sa.column("type"), sa.column("occurred_at")
+    )
+    theirs = sa.and_(events.c.contact_id == contacts.c.id, events.c.type.in_(_ACTIVITY))
+    op.execute(
+        contacts.update()
+        .where(sa.exists().where(theirs))
+        .values(
+            last_seen_at=sa.select(sa.func.max(events.c.occurred_at))
+            .where(theirs)
+            .scalar_subquery()
+        )
+    )
     for name, table, columns in _INDEXES:
         op.create_index(name, table, columns)
     # No foreign key (see models.campaigns): a plain ADD COLUMN never copies campaigns.
