@@ -40,7 +40,7 @@ from mezame.customers.activity import note_activity_since
 from mezame.db import make_engine, migrate, session_scope
 from mezame.segments.service import count_segment
 
-GENERATOR_VERSION = 2  # 2: last_seen_at raised from the events, as imports keep it
+GENERATOR_VERSION = 3  # 2: last_seen_at from the events, as imports keep it; 3: consent index
 AS_OF = date(2026, 11, 23)
 FULL_SIZE = {
     "companies": 200_000,

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from mezame.cli import app
 from mezame.config import get_settings
-from mezame.models import MailTemplate
+from mezame.models import CampaignStep, MailTemplate
 from tests.template_helpers import CHANGE, World, seed_world
 
 
@@ -53,4 +53,32 @@ def test_install_list_show_and_preview(sqlite_engine: Engine, world: World) -> N
     )
     assert "would be skipped: no change to state" in skipped.output
     missing = runner.invoke(app, ["template", "preview", "999"])
+    assert missing.exit_code == 2 and "template 999 does not exist" in missing.output
+
+
+def test_a_campaign_is_created_from_a_library_template(sqlite_engine: Engine, world: World) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["template", "install-builtin"]).exit_code == 0
+    with Session(sqlite_engine) as s:
+        price = s.scalars(
+            select(MailTemplate).where(MailTemplate.message_type == "reproposal_price")
+        ).one()
+        price_id, price_subject = price.id, price.subject
+    made = runner.invoke(
+        app, ["campaign", "create", "価格で離れたお客様へ", "--template", str(price_id)]
+    )
+    assert made.exit_code == 0, made.output
+    with Session(sqlite_engine) as s:
+        step = s.scalars(select(CampaignStep)).one()
+        # The mail is the template's snapshot, and keeps its rule: no change, no mail.
+        assert (step.template_id, step.subject, step.requires) == (
+            price_id,
+            price_subject,
+            "change",
+        )
+    both = runner.invoke(
+        app, ["campaign", "create", "x", "--template", str(price_id), "--subject", "s"]
+    )
+    assert both.exit_code == 2 and "give --template ID" in both.output
+    missing = runner.invoke(app, ["campaign", "create", "x", "--template", "999"])
     assert missing.exit_code == 2 and "template 999 does not exist" in missing.output

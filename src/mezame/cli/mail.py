@@ -53,6 +53,9 @@ def _read(path: Path | None, what: str) -> str | None:
 def campaign_create(
     name: Annotated[str, typer.Argument(help="Campaign name, e.g. 2026年11月ニュースレター.")],
     subject: Annotated[str | None, typer.Option(help="Subject template (Jinja2).")] = None,
+    template: Annotated[
+        int | None, typer.Option(help="Library template id (`mezame template list`) for the mail.")
+    ] = None,
     html: Annotated[Path | None, typer.Option(help="HTML template file (UTF-8).")] = None,
     text: Annotated[
         Path | None, typer.Option(help="Text template; derived from HTML if absent.")
@@ -75,9 +78,11 @@ def campaign_create(
     ] = None,
 ) -> None:
     """Create a campaign (a draft until sent or scheduled): one mail, or the mails of --steps."""
-    if (steps is None) == (subject is None or html is None):
+    sources = [steps is not None, template is not None, subject is not None or html is not None]
+    if sum(sources) != 1 or (sources[2] and (subject is None or html is None)):
         err_console.print(
-            "[red]error:[/red] give --subject and --html for one mail, or --steps FILE"
+            "[red]error:[/red] give --template ID, or --subject and --html, for one mail; "
+            "or --steps FILE"
         )
         raise typer.Exit(EXIT_BAD_INPUT)
     try:
@@ -88,6 +93,8 @@ def campaign_create(
     with unit_of_work() as session:
         if steps is not None:
             contents = _steps_from_file(session, steps)
+        elif template is not None:
+            contents = [step_content(get_template(session, template))]
         else:
             contents = [
                 campaigns.StepContent(
@@ -161,8 +168,9 @@ def campaign_send(
         bool, typer.Option(help="Wait for retries that are due later (else leave them queued).")
     ] = True,
 ) -> None:
-    """Send (or resume) a campaign. Without an audience yet, every contact is considered:
-    those without consent or on the suppression list are skipped and logged."""
+    """Send (or resume) a campaign. Without an audience yet, it is frozen now from the
+    campaign's segment (else every contact): those without consent, on the suppression list
+    or held back by the contact policy are skipped, each with its reason in the log."""
     settings = get_settings()
     with unit_of_work() as session:
         campaign = campaigns.get_campaign(session, campaign_id)

@@ -30,6 +30,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import Grouping, UnaryExpression
 
 from mezame.campaigns.status import CampaignStatus
 from mezame.compliance.service import MailableRules, mailable_rules, normalised_email
@@ -91,6 +93,15 @@ def _member(
     return and_(outer.is_not(None), outer.in_(select(inner).where(inner.is_not(None), *conditions)))
 
 
+def _not(condition: Condition) -> Condition:
+    """NOT, with NOT NOT x written as x: PostgreSQL turns `x IN (subquery)` into a hashed
+    semi-join, but under two NOTs it probes the subquery row by row (minutes at 1M rows)."""
+    if isinstance(condition, UnaryExpression) and condition.operator is operators.inv:
+        inner = condition.element
+        return inner.element if isinstance(inner, Grouping) else inner  # type: ignore[return-value]
+    return not_(condition)
+
+
 def compile_group(group: Group, ctx: Context) -> Condition:
     parts = [
         compile_group(item, ctx) if isinstance(item, Group) else compile_rule(item, ctx)
@@ -110,7 +121,7 @@ def compile_rule(rule: Rule, ctx: Context) -> Condition:
         return _positive(rule.field, rule.op, rule.value, ctx)
     ctx.negating = not ctx.negating
     try:
-        return not_(_positive(rule.field, positive, rule.value, ctx))
+        return _not(_positive(rule.field, positive, rule.value, ctx))
     finally:
         ctx.negating = not ctx.negating
 
@@ -228,7 +239,7 @@ def _positive(name: str, op: Op, value: Any, ctx: Context) -> Condition:
         return _consent(ctx, value if isinstance(value, list) else [value])
     if name == "consent.mailable":
         mailable = ctx.mailable().mailable()
-        return mailable if value else not_(mailable)
+        return mailable if value else _not(mailable)
     if name == "last_activity":
         return _activity(op, value, ctx)
     if name == "segment":
@@ -257,7 +268,7 @@ def _consent(ctx: Context, bases: list[str]) -> Condition:
     if given:
         parts.append(_live_consent(ctx, given))
     if len(given) < len(bases):
-        parts.append(not_(_live_consent(ctx, _GIVEN_BASES, negated=True)))
+        parts.append(_not(_live_consent(ctx, _GIVEN_BASES, negated=True)))
     return or_(*parts) if len(parts) > 1 else parts[0]
 
 

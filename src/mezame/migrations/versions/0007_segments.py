@@ -110,12 +110,24 @@ def upgrade() -> None:
     )
     for name, table, columns in _INDEXES:
         op.create_index(name, table, columns)
+    # The consent index covers what "has a live e-mail consent" reads (it starts with the
+    # contact, so it replaces the plain one).
+    op.drop_index("ix_consent_records_contact_id", table_name="consent_records")
+    op.create_index(
+        "ix_consent_records_contact_id_channel_withdrawn_at_basis",
+        "consent_records",
+        ["contact_id", "channel", "withdrawn_at", "basis"],
+    )
     # No foreign key (see models.campaigns): a plain ADD COLUMN never copies campaigns.
     op.add_column("campaigns", sa.Column("segment_id", sa.Integer(), nullable=True))
     op.create_index("ix_campaigns_segment_id", "campaigns", ["segment_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(
+        "ix_consent_records_contact_id_channel_withdrawn_at_basis", table_name="consent_records"
+    )
+    op.create_index("ix_consent_records_contact_id", "consent_records", ["contact_id"])
     op.drop_index("ix_campaigns_segment_id", table_name="campaigns")
     op.drop_column("campaigns", "segment_id")
     for name, table, _columns in reversed(_INDEXES):
