@@ -36,7 +36,7 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from mezame.customers.activity import note_activity_since
+from mezame.customers.activity.service import note_activity_since
 from mezame.db import make_engine, migrate, session_scope
 from mezame.segments.service import count_segment
 

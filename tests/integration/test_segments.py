@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from mezame.accounts.service import create_user
 from mezame.campaigns.service import StepContent, create_campaign, freeze_audience
-from mezame.customers.activity import note_activity_since
+from mezame.customers.activity.service import note_activity_since
 from mezame.errors import InvalidInputError, NotFoundError
 from mezame.models import (
     CampaignSend,

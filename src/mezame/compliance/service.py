@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import KeyedColumnElement
 
-from mezame.customers.activity import note_activity
+from mezame.customers.activity.service import note_activity
 from mezame.ingest.service import dialect_insert
 from mezame.mail.compliance import (
     ConsentCutoffs,

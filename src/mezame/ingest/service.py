@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mezame.adapters.importers.tabular import open_table
-from mezame.customers.activity import last_event_id, note_activity_since
+from mezame.customers.activity.service import last_event_id, note_activity_since
 from mezame.errors import InvalidInputError, MezameError
 from mezame.ingest.fields import ImportKind
 from mezame.ingest.records import (

@@ -1,0 +1,1 @@
+"""A contact's last activity, kept current where its events are recorded."""
