@@ -49,6 +49,7 @@ def page_user(*roles: Role) -> Callable[..., Viewer]:
 
 # Companies and contacts are for both teams; admin pages for admins only.
 TeamUser = Annotated[Viewer, Depends(page_user(Role.MARKETING, Role.SALES))]
+MarketingPageUser = Annotated[Viewer, Depends(page_user(Role.MARKETING))]
 AdminPageUser = Annotated[Viewer, Depends(page_user())]
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,13 +27,12 @@ from mezame.campaigns.status import CampaignStatus
 from mezame.errors import InvalidInputError, NotFoundError
 from mezame.models import Campaign, CampaignSend
 from mezame.vocabulary import Role
-from mezame.web.auth import Pages, TeamUser, page_user
+from mezame.web.auth import MarketingPageUser, Pages, TeamUser
 from mezame.web.labels import N_
 from mezame.web.render import Viewer
 
 router = APIRouter(include_in_schema=False)
 
-MarketingPageUser = Annotated[Viewer, Depends(page_user(Role.MARKETING))]
 
 KIND_LABELS = {
     "one_off": N_("One-off"),

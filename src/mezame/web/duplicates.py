@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mezame.api.deps import DbSession
@@ -13,15 +13,12 @@ from mezame.cleaning.merges import service as merges
 from mezame.cleaning.merges.service import ReviewDecision
 from mezame.cleaning.service import KINDS, Kind
 from mezame.errors import InvalidInputError, NotFoundError
-from mezame.vocabulary import Role
-from mezame.web.auth import Pages, page_user
+from mezame.web.auth import MarketingPageUser, Pages
 from mezame.web.labels import N_
-from mezame.web.render import Viewer
 
 router = APIRouter(include_in_schema=False)
 
 # Keeping the list clean is marketing's job (SPEC: who uses it).
-MarketingPageUser = Annotated[Viewer, Depends(page_user(Role.MARKETING))]
 SHOWN_CLUSTERS = 50
 SHOWN_MERGES = 20
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mezame.adapters.mail import link_signer, sender_identity, sender_parts
@@ -21,8 +21,7 @@ from mezame.recipients.service import recipient_for_contact
 from mezame.sending.service import send_test
 from mezame.templates import service as templates
 from mezame.templates.types import MessageType
-from mezame.vocabulary import Role
-from mezame.web.auth import Pages, page_user
+from mezame.web.auth import MarketingPageUser, Pages
 from mezame.web.headers import CONTENT_SECURITY_POLICY
 from mezame.web.labels import N_
 from mezame.web.render import Viewer
@@ -30,7 +29,6 @@ from mezame.web.render import Viewer
 router = APIRouter(include_in_schema=False)
 
 # Templates are marketing's tool (sales sees the mails in campaigns, not the library).
-EditorUser = Annotated[Viewer, Depends(page_user(Role.MARKETING))]
 
 MESSAGE_TYPE_LABELS = {
     "newsletter": N_("Monthly newsletter"),
@@ -160,7 +158,7 @@ def _editor(
 
 @router.get("/templates", response_class=HTMLResponse)
 def template_list(
-    request: Request, session: DbSession, pages: Pages, _user: EditorUser
+    request: Request, session: DbSession, pages: Pages, _user: MarketingPageUser
 ) -> HTMLResponse:
     """Built-ins (marked) and the team's templates."""
     context = {
@@ -173,7 +171,7 @@ def template_list(
 
 @router.get("/templates/new", response_class=HTMLResponse)
 def template_new(
-    request: Request, session: DbSession, pages: Pages, user: EditorUser
+    request: Request, session: DbSession, pages: Pages, user: MarketingPageUser
 ) -> HTMLResponse:
     """An empty editor."""
     return _editor(request, session, pages, user, template=None, form=EditorForm())
@@ -184,7 +182,7 @@ def template_create(
     request: Request,
     session: DbSession,
     pages: Pages,
-    user: EditorUser,
+    user: MarketingPageUser,
     name: NameField = "",
     message_type: TypeField = MessageType.CUSTOM.value,
     subject: SubjectField = "",
@@ -215,7 +213,7 @@ def template_preview(
     request: Request,
     session: DbSession,
     pages: Pages,
-    _user: EditorUser,
+    _user: MarketingPageUser,
     subject: SubjectField = "",
     html_body: BodyField = "",
     text_body: BodyField = "",
@@ -243,7 +241,7 @@ def _template_or_404(
 
 @router.get("/templates/{template_id}", response_class=HTMLResponse)
 def template_editor(
-    request: Request, session: DbSession, pages: Pages, user: EditorUser, template_id: int
+    request: Request, session: DbSession, pages: Pages, user: MarketingPageUser, template_id: int
 ) -> HTMLResponse:
     """The editor: subject, HTML and text, live preview for a contact, save, duplicate, test."""
     found = _template_or_404(request, session, pages, template_id)
@@ -260,7 +258,7 @@ def template_save(
     request: Request,
     session: DbSession,
     pages: Pages,
-    user: EditorUser,
+    user: MarketingPageUser,
     template_id: int,
     name: NameField = "",
     message_type: TypeField = MessageType.CUSTOM.value,
@@ -293,7 +291,7 @@ def template_save(
 
 @router.post("/templates/{template_id}/duplicate")
 def template_duplicate(
-    request: Request, session: DbSession, pages: Pages, user: EditorUser, template_id: int
+    request: Request, session: DbSession, pages: Pages, user: MarketingPageUser, template_id: int
 ) -> Response:
     """An editable copy, opened in the editor."""
     try:
@@ -305,7 +303,7 @@ def template_duplicate(
 
 @router.post("/templates/{template_id}/delete")
 def template_delete(
-    request: Request, session: DbSession, pages: Pages, user: EditorUser, template_id: int
+    request: Request, session: DbSession, pages: Pages, user: MarketingPageUser, template_id: int
 ) -> Response:
     """Delete a team template (campaign mails copied from it keep their content)."""
     found = _template_or_404(request, session, pages, template_id)
@@ -332,7 +330,7 @@ def template_test_send(
     request: Request,
     session: DbSession,
     pages: Pages,
-    user: EditorUser,
+    user: MarketingPageUser,
     template_id: int,
     to: Annotated[str, Form(max_length=320)] = "",
     contact: ContactField = "",

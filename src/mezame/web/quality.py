@@ -5,21 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from mezame.api.deps import DbSession
 from mezame.quality import service
 from mezame.quality.report import QualityCheck, RecordKind
-from mezame.vocabulary import Role
-from mezame.web.auth import Pages, page_user
+from mezame.web.auth import MarketingPageUser, Pages
 from mezame.web.labels import N_
-from mezame.web.render import Viewer
 
 router = APIRouter(include_in_schema=False)
 
 # Keeping the list clean is marketing's job (SPEC: who uses it); the lists cross all owners.
-MarketingPageUser = Annotated[Viewer, Depends(page_user(Role.MARKETING))]
 PER_PAGE = 50
 
 KIND_LABELS = {

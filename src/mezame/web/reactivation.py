@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mezame.adapters.csv_export import csv_text, encode
@@ -22,14 +22,13 @@ from mezame.dormancy.service import recompute
 from mezame.dormancy.suggest import KindSuggestion
 from mezame.errors import InvalidInputError, NotFoundError
 from mezame.vocabulary import Role
-from mezame.web.auth import Pages, TeamUser, page_user
+from mezame.web.auth import MarketingPageUser, Pages, TeamUser
 from mezame.web.labels import N_
 from mezame.web.render import Viewer
 
 router = APIRouter(include_in_schema=False)
 
 # The dormant list and its settings are marketing's to change (SPEC: who uses it).
-MarketingPageUser = Annotated[Viewer, Depends(page_user(Role.MARKETING))]
 PER_PAGE = 50
 CSV_LIMIT = 100_000
 

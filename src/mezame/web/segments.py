@@ -14,9 +14,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.datastructures import FormData
@@ -26,15 +26,13 @@ from mezame.errors import InvalidInputError, NotFoundError
 from mezame.models import Segment, User
 from mezame.segments import service
 from mezame.segments.filters import FIELDS, FieldSpec, FieldType, Group, Op, Rule
-from mezame.vocabulary import Role
-from mezame.web.auth import Pages, page_user
+from mezame.web.auth import MarketingPageUser, Pages
 from mezame.web.labels import COMPANY_STATUS, CONSENT_BASIS, N_
 from mezame.web.render import Viewer
 
 router = APIRouter(include_in_schema=False)
 
 # Segments decide who is mailed: marketing's tool (sales: 403).
-MarketingPageUser = Annotated[Viewer, Depends(page_user(Role.MARKETING))]
 
 FIELD_LABELS = {
     "company.name": N_("Company name"),
