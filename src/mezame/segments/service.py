@@ -6,6 +6,20 @@ tables are uncorrelated `IN (SELECT …)` subqueries, which SQLite and PostgreSQ
 evaluate once (a hashed or ephemeral set) instead of once per contact. Each positive
 condition is written so it is never NULL, which makes `NOT` (the negative operators,
 "not in segment") exact.
+
+Shape for speed at a million contacts (benchmarks/segment_count.py), none of it changing
+what a definition means:
+- The company rules of one group that share a sign read one company row, so they become
+  one company subquery (`all` of two of them is `company_id IN (SELECT id FROM companies
+  WHERE a AND b)`), one set to build and one probe per contact instead of two.
+- Within a group, conditions on the contact's own columns come first and subqueries last,
+  so a contact that fails a plain comparison is never looked up in a set.
+- SQLite cannot know how many companies an `IN (SELECT …)` yields and always drives the
+  query through ix_contacts_company_id from it: a random row read per contact, slower than
+  reading the whole table once the set holds a quarter of the companies. So on SQLite a
+  company set that large (judged from a sample of the companies first) is written
+  `+company_id IN …`, which keeps the index out of it.
+- "Not merged" is written for each planner (see `_not_merged`).
 """
 
 from __future__ import annotations
@@ -17,12 +31,15 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     and_,
+    case,
     delete,
     exists,
     false,
     func,
+    literal,
     not_,
     or_,
     select,
@@ -82,6 +99,9 @@ class Context:
     negating: bool = False
     # Segments being expanded right now: a reference back into one is a cycle.
     expanding: list[int] = field(default_factory=list)
+    # SQLite: whether the companies meeting a condition are too many to drive the query
+    # from ix_contacts_company_id (see the module docstring). None elsewhere.
+    broad_companies: Callable[[Condition], bool] | None = None
 
 
 def _member(
@@ -102,11 +122,62 @@ def _not(condition: Condition) -> Condition:
     return not_(condition)
 
 
+@dataclass(frozen=True)
+class _CompanyRules:
+    """Company rules of one group with the same sign: they all read the contact's company."""
+
+    rules: tuple[Rule, ...]
+    negated: bool
+
+
+_Unit = Rule | Group | _CompanyRules
+
+
+def _units(group: Group) -> list[_Unit]:
+    """The group's items with its company rules bundled by sign, cheapest first."""
+    units: list[_Unit] = []
+    company: dict[bool, list[Rule]] = {False: [], True: []}
+    for item in group.rules:
+        if isinstance(item, Rule) and item.field in _COMPANY_COLUMNS:
+            company[item.op in NEGATIONS].append(item)
+        else:
+            units.append(item)
+    for negated, rules in company.items():
+        if len(rules) == 1:
+            units.append(rules[0])
+        elif rules:
+            units.append(_CompanyRules(tuple(rules), negated))
+    return sorted(units, key=_cost)  # stable: equal costs keep the order they were given
+
+
+def _cost(unit: _Unit) -> int:
+    """0: a comparison on the contact's own row; 1: needs a subquery (or may)."""
+    if isinstance(unit, Group):
+        return max((_cost(item) for item in unit.rules), default=0)
+    if isinstance(unit, Rule):
+        return 0 if unit.field in _ROW_FIELDS else 1
+    return 1
+
+
+def _compile_unit(unit: _Unit, match: str, ctx: Context) -> Condition:
+    if isinstance(unit, Group):
+        return compile_group(unit, ctx)
+    if isinstance(unit, Rule):
+        return compile_rule(unit, ctx)
+    if not unit.negated:
+        tests = [_company_test(r.field, r.op, r.value, ctx) for r in unit.rules]
+        return _company(ctx, and_(*tests) if match == "all" else or_(*tests))
+    # NOT a AND NOT b = NOT (a OR b), NOT a OR NOT b = NOT (a AND b): one company row.
+    ctx.negating = not ctx.negating
+    try:
+        tests = [_company_test(r.field, NEGATIONS[r.op], r.value, ctx) for r in unit.rules]
+        return _not(_company(ctx, or_(*tests) if match == "all" else and_(*tests)))
+    finally:
+        ctx.negating = not ctx.negating
+
+
 def compile_group(group: Group, ctx: Context) -> Condition:
-    parts = [
-        compile_group(item, ctx) if isinstance(item, Group) else compile_rule(item, ctx)
-        for item in group.rules
-    ]
+    parts = [_compile_unit(unit, group.match, ctx) for unit in _units(group)]
     if not parts:
         # An empty "all" is everyone, an empty "any" no one (as in logic).
         return true() if group.match == "all" else false()
@@ -209,18 +280,39 @@ _TEXT_FIELDS = {
     "company.industry",
 }
 _GIVEN_BASES = tuple(b.value for b in ConsentBasis if b != ConsentBasis.NONE)
+# Fields compiled to a comparison on the contact's own row (no subquery).
+_ROW_FIELDS = frozenset({*_CONTACT_COLUMNS, "contact.email_domain", "last_activity"})
+# SQLite: a company set holding more than this share of the companies is not driven from.
+BROAD_COMPANY_SHARE = 0.25
+COMPANY_SAMPLE = 1000
+_PLUS = operators.custom_op("+")
+
+
+def _company_test(name: str, op: Op, value: Any, ctx: Context) -> Condition:
+    """The condition on the company row (never NULL)."""
+    if FIELDS[name].type == FieldType.USER and value is not None:
+        value = _users(value, ctx)
+    return _compare(_COMPANY_COLUMNS[name], op, value, ctx, text=name in _TEXT_FIELDS)
+
+
+def _company(ctx: Context, test: Condition) -> Condition:
+    """The contact's company meets `test`."""
+    outer: Any = Contact.company_id
+    if ctx.broad_companies is not None and not ctx.negating and ctx.broad_companies(test):
+        # Unary plus: the same value, but SQLite no longer reads it from the index.
+        outer = UnaryExpression(outer.expression, operator=_PLUS, type_=Integer())
+    return _member(ctx, outer, Company.id, test)
 
 
 def _positive(name: str, op: Op, value: Any, ctx: Context) -> Condition:
+    if name in _COMPANY_COLUMNS:
+        return _company(ctx, _company_test(name, op, value, ctx))
     spec = FIELDS[name]
     if spec.type == FieldType.USER and value is not None:
         value = _users(value, ctx)
     text = name in _TEXT_FIELDS
     if name in _CONTACT_COLUMNS:
         return _compare(_CONTACT_COLUMNS[name], op, value, ctx, text=text)
-    if name in _COMPANY_COLUMNS:
-        test = _compare(_COMPANY_COLUMNS[name], op, value, ctx, text=text)
-        return _member(ctx, Contact.company_id, Company.id, test)
     if name in _DORMANCY_COLUMNS:
         # The dormant record that names this contact: the person mezame would approach.
         test = _compare(_DORMANCY_COLUMNS[name], op, value, ctx)
@@ -304,9 +396,6 @@ def _segment(segment_id: int, ctx: Context) -> Condition:
 # --- evaluating -------------------------------------------------------------------------------
 
 SegmentSource = Segment | Group | Mapping[str, Any]
-# "Not merged" written so SQLite does not walk ix_contacts_merged_into_id for IS NULL: that
-# index would hand back nearly every contact one random row lookup at a time (seconds at 1M).
-_NOT_MERGED = func.coalesce(Contact.merged_into_id, 0) == 0
 PREVIEW_LIMIT = 20
 MAX_PREVIEW = 200
 
@@ -320,6 +409,50 @@ def definition_of(source: SegmentSource) -> Group:
         return parse_definition(raw)
     except DefinitionError as exc:
         raise InvalidInputError(str(exc)) from None
+
+
+def _not_merged(session: Session) -> Condition:
+    """Not merged into another contact, written for the backend's planner."""
+    if session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL knows the column's share of NULLs; for coalesce(…) = 0 it has no
+        # statistics, guesses 0.5 % of the contacts and picks nested loops (seconds at 1M).
+        return Contact.merged_into_id.is_(None)
+    # SQLite would walk ix_contacts_merged_into_id for IS NULL: nearly every contact, one
+    # random row lookup at a time (seconds at 1M).
+    return func.coalesce(Contact.merged_into_id, 0) == 0
+
+
+def _broad_companies(session: Session) -> Callable[[Condition], bool]:
+    """Whether more than BROAD_COMPANY_SHARE of the companies meet a condition (SQLite).
+
+    Read from an even spread of about COMPANY_SAMPLE company ids (every company when there
+    are fewer): a few milliseconds whatever the condition, where counting in full would
+    scan every company again for a condition no index serves.
+    """
+    span: list[tuple[int, int]] = []
+
+    def broad(test: Condition) -> bool:
+        if not span:
+            # Two subqueries: SQLite reads min() and max() alone off the key, together it scans.
+            low, high = session.execute(
+                select(
+                    select(func.min(Company.id)).scalar_subquery(),
+                    select(func.max(Company.id)).scalar_subquery(),
+                )
+            ).one()
+            span.append((low or 0, high or 0))
+        low, high = span[0]
+        step = max(1, (high - low + 1) // COMPANY_SAMPLE)
+        ids = select(literal(low, Integer).label("id")).cte("sample", recursive=True)
+        ids = ids.union_all(select(ids.c.id + step).where(ids.c.id + step <= high))
+        seen, hits = session.execute(
+            select(func.count(), func.count(case((test, 1)))).where(
+                Company.id.in_(select(ids.c.id))
+            )
+        ).one()
+        return bool(hits > seen * BROAD_COMPANY_SHARE)
+
+    return broad
 
 
 def _loader(session: Session) -> Callable[[int], Group]:
@@ -341,12 +474,14 @@ def segment_condition(
             rules.append(mailable_rules(session, as_of=as_of))
         return rules[0]
 
+    postgres = session.get_bind().dialect.name == "postgresql"
     ctx = Context(
         as_of=as_of,
         user_id=user_id,
         mailable=mailable,
         load_segment=_loader(session),
-        correlated=session.get_bind().dialect.name == "postgresql",
+        correlated=postgres,
+        broad_companies=None if postgres else _broad_companies(session),
     )
     if isinstance(source, Segment):
         ctx.expanding.append(source.id)
@@ -359,7 +494,7 @@ def segment_contacts(
     """The ids of the contacts in the segment, as a SELECT (never loaded into Python)."""
     condition = segment_condition(session, source, as_of=as_of, user_id=user_id)
     # A contact merged into another is kept only for undo: the survivor is the one in the list.
-    return select(Contact.id).where(_NOT_MERGED, condition)
+    return select(Contact.id).where(_not_merged(session), condition)
 
 
 def count_segment(
@@ -367,7 +502,7 @@ def count_segment(
 ) -> int:
     condition = segment_condition(session, source, as_of=as_of, user_id=user_id)
     stmt = select(func.count()).select_from(Contact)
-    return session.scalar(stmt.where(_NOT_MERGED, condition)) or 0
+    return session.scalar(stmt.where(_not_merged(session), condition)) or 0
 
 
 @dataclass(frozen=True)
@@ -402,7 +537,7 @@ def preview_segment(
             Company.name,
         )
         .outerjoin(Company, Company.id == Contact.company_id)
-        .where(_NOT_MERGED, condition)
+        .where(_not_merged(session), condition)
         .order_by(Contact.id)
         .limit(max(1, min(limit, MAX_PREVIEW)))
     )
