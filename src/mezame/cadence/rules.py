@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from holidays.countries.japan import Japan
 from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from mezame.messages import N_
 
@@ -99,12 +100,20 @@ class CadencePolicy(BaseModel):
 
     @model_validator(mode="after")
     def _quiet_pair(self) -> Self:
+        # Error types of their own, so a form can say in its own words what is wrong.
         if (self.quiet_from is None) != (self.quiet_until is None):
-            raise ValueError("quiet_from and quiet_until: give both, or neither")
+            raise PydanticCustomError(
+                "quiet_hours_pair", "quiet_from and quiet_until: give both, or neither"
+            )
         if self.quiet_from is not None and self.quiet_from == self.quiet_until:
-            raise ValueError("quiet_from and quiet_until: equal times would never allow sending")
+            raise PydanticCustomError(
+                "quiet_hours_equal",
+                "quiet_from and quiet_until: equal times would never allow sending",
+            )
         if any(t is not None and t.tzinfo is not None for t in (self.quiet_from, self.quiet_until)):
-            raise ValueError("quiet hours are local times: give them without a time zone")
+            raise PydanticCustomError(
+                "quiet_hours_zone", "quiet hours are local times: give them without a time zone"
+            )
         return self
 
     @classmethod

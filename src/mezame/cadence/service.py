@@ -292,3 +292,16 @@ def settle_reminders(session: Session, *, now: datetime, policy: CadencePolicy) 
         .values(cadence=Cadence.SEASONAL.value, cadence_changed_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
+
+
+def cadence_counts(session: Session) -> dict[str, int]:
+    """How many contacts (merged ones left out) are on each cadence: one pass over contacts."""
+    counts = {c.value: 0 for c in Cadence}
+    rows = session.execute(
+        select(Contact.cadence, func.count())
+        .where(Contact.merged_into_id.is_(None))
+        .group_by(Contact.cadence)
+    )
+    for cadence, count in rows:
+        counts[cadence] = count
+    return counts

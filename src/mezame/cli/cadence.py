@@ -17,7 +17,7 @@ from mezame.cli.app import EXIT_BAD_INPUT, app, console, err_console, unit_of_wo
 from mezame.cli.mail import campaign_app
 from mezame.config import get_settings
 from mezame.models import Contact
-from mezame.policy.service import load_policy, save_policy
+from mezame.policy.service import load_policy, update_policy
 from mezame.scheduling.service import schedule_campaign
 
 cadence_app = typer.Typer(help="The contact policy: intervals, the cap, quiet hours, holidays.")
@@ -69,15 +69,13 @@ def cadence_set(
             raise typer.Exit(EXIT_BAD_INPUT)
         changes[field] = None if value.lower() in ("none", "") else value
     with unit_of_work() as session:
-        current = load_policy(session, CadencePolicy).model_dump(mode="json")
         try:
-            policy = CadencePolicy.model_validate({**current, **changes})
+            update_policy(session, CadencePolicy, changes, user_id=None)
         except ValidationError as exc:
             for error in exc.errors():
                 where = ".".join(str(p) for p in error["loc"]) or "policy"
                 err_console.print(f"[red]error:[/red] {where}: {error['msg']}")
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        save_policy(session, policy)
     console.print("cadence policy saved")
 
 

@@ -7,12 +7,16 @@ records what the team changed. Settings in config.py are infrastructure; these a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from mezame.errors import InvalidInputError
+from mezame.models import User
 from mezame.models.policy import PolicySetting
 
 P = TypeVar("P", bound=BaseModel)
@@ -48,3 +52,37 @@ def save_policy(session: Session, policy: BaseModel, *, user_id: int | None = No
         row.value = value
         row.updated_by_id = user_id
     session.flush()
+
+
+def update_policy(
+    session: Session, policy_type: type[P], changes: Mapping[str, object], *, user_id: int | None
+) -> P:
+    """Change some fields of the saved policy (the rest keeps its value) and save it.
+
+    The model validates the whole result: a pydantic ValidationError (nothing saved) names
+    each field that is wrong, for the CLI and the web form to show in their own words.
+    """
+    unknown = sorted(set(changes) - set(policy_type.model_fields))
+    if unknown:
+        raise InvalidInputError(f"{_key(policy_type)}: unknown field(s) {', '.join(unknown)}")
+    current = load_policy(session, policy_type).model_dump(mode="json")
+    policy = policy_type.model_validate({**current, **changes})
+    save_policy(session, policy, user_id=user_id)
+    return policy
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """When the saved policy last changed, and by whom (None: a CLI or a deleted user)."""
+
+    at: datetime
+    by: str | None
+
+
+def last_change(session: Session, policy_type: type[BaseModel]) -> PolicyChange | None:
+    """The saved row's last change; None while the defaults apply."""
+    row = session.get(PolicySetting, _key(policy_type))
+    if row is None:
+        return None
+    user = session.get(User, row.updated_by_id) if row.updated_by_id is not None else None
+    return PolicyChange(at=row.updated_at, by=user.name if user is not None else None)

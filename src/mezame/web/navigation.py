@@ -39,5 +39,7 @@ NAV: list[NavItem] = [
     NavItem("/quality", N_("Data quality"), frozenset({Role.MARKETING.value})),
     NavItem("/segments", N_("Segments"), frozenset({Role.MARKETING.value})),
     NavItem("/templates", N_("Templates"), frozenset({Role.MARKETING.value})),
+    # Everyone reads the contact policy (why did this customer get no mail?); marketing edits.
+    NavItem("/cadence", N_("Contact policy")),
     NavItem("/admin/users", N_("Users"), frozenset()),
 ]

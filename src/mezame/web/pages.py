@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from mezame.config import Settings
 from mezame.web import (
     auth,
+    cadence,
     campaigns,
     duplicates,
     mail_templates,
@@ -46,6 +47,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(campaigns.router)
     app.include_router(mail_templates.router)
     app.include_router(segments.router)
+    app.include_router(cadence.router)
 
     def csrf_rejected(request: Request, reason: str) -> Response:
         if request.url.path.startswith("/api/"):
