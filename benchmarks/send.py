@@ -1,13 +1,14 @@
 """Send 100,000 personalised campaign mails to a local aiosmtpd sink, through the real sender.
 
 Each message is rendered from a Japanese four-part newsletter template (sandboxed Jinja2,
-CSS inlined, every link rewritten to a signed click URL, open pixel, legal footer,
-List-Unsubscribe headers), claimed and marked in the database (SQLite), with a
-mail_sent event per message. No DKIM in the main figure.
+CSS inlined (once per step, proved on sample contacts), every link rewritten to a signed
+click URL, open pixel, legal footer, List-Unsubscribe headers), claimed and marked in
+the database (SQLite), with a mail_sent event per message. No DKIM in the main figure.
 
 The ceiling, in the same run against the same sink: pre-rendered bytes of the same
 messages sent with aiosmtplib over the same number of persistent connections, no
-database. Targets: at least 60 % of the ceiling and at least 800 messages/s; peak RSS
+database; measured before and after the sender, and the higher of the two is the
+reference. Targets: at least 60 % of the ceiling and at least 800 messages/s; peak RSS
 under 300 MB (the sender runs in a process of its own, so the seeding and the ceiling
 do not count). The DKIM rates (RSA-2048 and Ed25519) are measured on a smaller run.
 
@@ -316,14 +317,18 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="mezame-send-bench-") as tmp:
             workdir = Path(tmp)
-            reference = asyncio.run(
-                ceiling(port, args.connections, args.messages, prerendered(1000))
-            )
-            print(f"ceiling (pre-rendered bytes, aiosmtplib): {reference:,.0f} messages/s")
+            messages = prerendered(1000)
+            before = asyncio.run(ceiling(port, args.connections, args.messages, messages))
+            print(f"ceiling (pre-rendered bytes, aiosmtplib): {before:,.0f} messages/s")
             rate, peak_rss_mb = send_campaign(
                 workdir / "send.db", port, args.connections, args.messages, None, workdir
             )
             print(f"mezame sender, no DKIM: {rate:,.0f} messages/s, peak RSS {peak_rss_mb:.0f} MB")
+            after = asyncio.run(ceiling(port, args.connections, args.messages, messages))
+            print(f"ceiling again: {after:,.0f} messages/s")
+            # The ceiling swings by ±15 % between runs on a shared 2-core machine; the
+            # ratio is taken against the better of the two, never the flattering one.
+            reference = max(before, after)
             rsa_rate, _ = send_campaign(
                 workdir / "rsa.db",
                 port,

@@ -25,7 +25,8 @@ from mezame.cli import app
 from mezame.compliance.service import record_events
 from mezame.config import Settings, get_settings
 from mezame.mail.links import LinkSigner
-from mezame.models import Campaign, CampaignSend, Company, Contact, Deal
+from mezame.models import Campaign, CampaignSend, Company, Contact, Deal, EngagementEvent
+from mezame.sending.options import SendOptions
 from mezame.sending.service import run_campaign
 from tests.mail_helpers import (
     BASE_URL,
@@ -370,3 +371,38 @@ def test_days_are_japanese_calendar_days(session: Session) -> None:
         (date(2026, 11, 2), 1, 0),
         (date(2026, 11, 3), 1, 1),
     ]
+
+
+def test_refusals_during_the_conversation_count_as_sent_and_bounced(engine: Engine) -> None:
+    # 550 5.1.1 at RCPT is a hard bounce the relay reports at once; 452 4.2.2 until the
+    # sender gives up is a soft one. Neither is ever accepted, and 不達率 must count both.
+    with Session(engine) as s:
+        add_contacts(s, 4)
+        s.commit()
+    campaign_id = make_campaign(engine)
+    refusals = {
+        "user0@example.jp": "550 5.1.1 <user0@example.jp>: Recipient address rejected",
+        "user1@example.jp": "452 4.2.2 Mailbox full",
+    }
+    handler = CollectingHandler(refuse_rcpt=refusals.get)
+    options = SendOptions(**{**FAST.__dict__, "max_attempts": 2})
+    with smtp_server(handler) as port:
+        report = asyncio.run(
+            run_campaign(engine, campaign_id=campaign_id, parts=parts_for(port), options=options)
+        )
+    assert report.sent == 2 and report.failed == 2
+    with Session(engine) as s:
+        stats = campaign_kpis(s, campaign_id)
+        bounced = s.scalars(
+            select(Contact.email)
+            .join(CampaignSend, CampaignSend.contact_id == Contact.id)
+            .where(CampaignSend.bounced_at.is_not(None))
+        ).all()
+        kinds = sorted(
+            p["kind"] for p in s.scalars(select(EngagementEvent.payload)).all() if "kind" in p
+        )
+    assert sorted(bounced) == ["user0@example.jp", "user1@example.jp"]
+    assert kinds == ["hard", "soft"]
+    assert stats.total.counts.sent == 4 and stats.total.counts.delivered == 2
+    assert stats.total.counts.bounced == 2
+    assert stats.total.bounce_rate == pytest.approx(0.5)

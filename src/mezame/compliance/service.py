@@ -145,13 +145,20 @@ def event_key(*parts: object) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
+# Per backend, built once: the sender records events in every group commit.
+_EVENT_INSERTS: dict[str, Any] = {}
+
+
 def record_events(session: Session, rows: Iterable[dict[str, Any]]) -> None:
     """Insert engagement events, skipping those whose dedupe key is already stored."""
     batch = list(rows)
     if batch:
-        stmt = dialect_insert(session, EngagementEvent.__table__).on_conflict_do_nothing(
-            index_elements=["dedupe_key"]
-        )
+        backend = session.get_bind().dialect.name
+        stmt = _EVENT_INSERTS.get(backend)
+        if stmt is None:
+            stmt = _EVENT_INSERTS[backend] = dialect_insert(
+                session, EngagementEvent.__table__
+            ).on_conflict_do_nothing(index_elements=["dedupe_key"])
         session.execute(stmt, batch)
         note_activity(session, batch)
 

@@ -10,7 +10,7 @@ because most mail clients drop <style> blocks.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape, unescape
@@ -232,6 +232,9 @@ class CompiledContent:
     subject: Template
     html: Template
     text: Template | None  # None: derive each mail's text from its HTML
+    # The HTML template's CSS was inlined once at compile time (or it has none): its
+    # mails need no inlining of their own.
+    css_inlined: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,13 +244,28 @@ class RenderedContent:
     text: str | None
 
 
-def compile_content(*, subject: str, html: str, text: str | None) -> CompiledContent:
-    """Compile the three parts; a syntax error raises TemplateProblem naming the part."""
+def compile_content(
+    *,
+    subject: str,
+    html: str,
+    text: str | None,
+    samples: Sequence[Mapping[str, Any]] = (),
+) -> CompiledContent:
+    """Compile the three parts; a syntax error raises TemplateProblem naming the part.
+
+    `samples`: merge-field contexts to prove a compile-time CSS inlining on (a sender
+    passes some; a one-off preview passes none and inlines its one rendering).
+    """
     if not subject.strip():
         raise TemplateProblem("subject: empty")
     if not html.strip():
         raise TemplateProblem("html: empty")
     compiled_html = _compile("html", html, _HTML_ENV)
+    css_inlined = not _has_style(html)
+    if not css_inlined and samples:
+        inlined = _inlined_source(html, compiled_html, samples)
+        if inlined is not None:
+            compiled_html, css_inlined = inlined, True
     if text and text.strip():
         compiled_text: Template | None = _compile("text", text, _TEXT_ENV)
     else:
@@ -258,7 +276,10 @@ def compile_content(*, subject: str, html: str, text: str | None) -> CompiledCon
         except TemplateProblem:
             compiled_text = None
     return CompiledContent(
-        subject=_compile("subject", subject, _TEXT_ENV), html=compiled_html, text=compiled_text
+        subject=_compile("subject", subject, _TEXT_ENV),
+        html=compiled_html,
+        text=compiled_text,
+        css_inlined=css_inlined,
     )
 
 
@@ -299,6 +320,8 @@ def render_content(compiled: CompiledContent, context: Mapping[str, Any]) -> Ren
     subject = _render_part("subject", compiled.subject, context, MAX_SUBJECT_CHARS * 4)
     subject = " ".join(subject.split())[:MAX_SUBJECT_CHARS]
     html = _render_part("html", compiled.html, context, MAX_PART_CHARS)
+    if not compiled.css_inlined:
+        html = inline_css(html)
     text = (
         _render_part("text", compiled.text, context, MAX_PART_CHARS)
         if compiled.text is not None
@@ -310,11 +333,65 @@ def render_content(compiled: CompiledContent, context: Mapping[str, Any]) -> Ren
 _INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
 
 
+def _has_style(html: str) -> bool:
+    return "<style" in html.lower()
+
+
 def inline_css(html: str) -> str:
     """<style> rules moved into style attributes (only when there is a <style> block)."""
-    if "<style" not in html.lower():
+    if not _has_style(html):
         return html
     return str(_INLINER.inline(html))
+
+
+_JINJA_MARKUP = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_PLACEHOLDER = re.compile(r"<!--mezame-jinja:(\d+)-->")
+_STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.DOTALL)
+# Selectors whose match depends on siblings, position or attribute values: a loop or a
+# condition in the template changes what they match, so such CSS is inlined per mail.
+_STRUCTURAL_CSS = re.compile(r":(?:nth|first|last|only)-|:empty|:not\(|:has\(|[+~\[]")
+
+
+def _inlined_source(
+    html: str, compiled: Template, samples: Sequence[Mapping[str, Any]]
+) -> Template | None:
+    """The HTML template with its CSS inlined once, or None when that might not give each
+    mail exactly what inlining the mail itself gives (every mail then inlines its own).
+
+    Inlining parses the HTML, and Jinja markup is not HTML (a loop inside <table> would be
+    moved out of it), so each piece of markup stands in as an HTML comment meanwhile. The
+    result is trusted only when every piece comes back in place and the sample contexts
+    render to the same mails both ways.
+    """
+    styles = _STYLE_BLOCK.findall(html)
+    first_statement = html.find("{%")
+    last_style_end = max(m.end() for m in _STYLE_BLOCK.finditer(html)) if styles else -1
+    if (
+        not styles
+        or any(_JINJA_MARKUP.search(css) or _STRUCTURAL_CSS.search(css) for css in styles)
+        or 0 <= first_statement < last_style_end  # a style block inside a condition or loop
+    ):
+        return None
+    markup: list[str] = []
+
+    def stand_in(match: re.Match[str]) -> str:
+        markup.append(match.group(0))
+        return f"<!--mezame-jinja:{len(markup) - 1}-->"
+
+    # Rendering drops the source's last newline; the parser would move it into <body>.
+    inlined = inline_css(_JINJA_MARKUP.sub(stand_in, html.removesuffix("\n")))
+    if [int(n) for n in _PLACEHOLDER.findall(inlined)] != list(range(len(markup))):
+        return None
+    source = _PLACEHOLDER.sub(lambda m: markup[int(m.group(1))], inlined)
+    try:
+        candidate = _compile("html", source, _HTML_ENV)
+        for context in samples:
+            per_mail = inline_css(_render_part("html", compiled, context, MAX_PART_CHARS))
+            if _render_part("html", candidate, context, MAX_PART_CHARS) != per_mail:
+                return None
+    except TemplateProblem:
+        return None
+    return candidate
 
 
 _DROP = re.compile(r"<(head|style|script|title)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)

@@ -125,7 +125,8 @@ class CampaignSend(Base):
     machine_opens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     clicks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a DSN after acceptance
+    # Undelivered for good: a DSN after acceptance, or refused during the conversation.
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (

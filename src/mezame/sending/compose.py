@@ -16,7 +16,6 @@ from mezame.mail.render import (
     finish_html,
     finish_text,
     html_to_text,
-    inline_css,
     render_content,
 )
 from mezame.templates.types import REASON_LABELS_JA, SKIP_REASONS, Requirement
@@ -158,9 +157,20 @@ class Composer:
         if not identity.postal_address.strip():
             # 特定電子メール法 §4: no mail leaves without the sender's postal address.
             raise ValueError("the sender's postal address is not set (MEZAME_SENDER_ADDRESS)")
+        # Contexts to prove the compile-time CSS inlining on: a contact with every merge
+        # field and one with none, so both sides of the usual {% if %} are rendered.
+        today = datetime.now(tz).date()
+        full = sample_recipient()
+        bare = Recipient(0, 0, 0, 0, full.email, None, None, None, None)
+        samples = [merge_fields(r, identity, today) for r in (full, bare)]
         compiled = {
             step.id: (
-                compile_content(subject=step.subject, html=step.html_body, text=step.text_body),
+                compile_content(
+                    subject=step.subject,
+                    html=step.html_body,
+                    text=step.text_body,
+                    samples=samples,
+                ),
                 MessageLayout.for_sender(
                     identity, feedback_id=f"{campaign_id}:{step.position}:mezame"
                 ),
@@ -181,14 +191,19 @@ class Composer:
         signer = self.signer
         send_id = recipient.send_id
         unsubscribe_url = signer.unsubscribe_url(send_id)
+        token = unsubscribe_url.rpartition("/")[2]  # also in the mailto: subject
         own_prefix = f"{signer.base_url}/u/"
+        clicks: dict[str, str] = {}  # the text part repeats the HTML part's links
 
         def click(url: str) -> str:
-            return signer.click_url(send_id, url)
+            signed = clicks.get(url)
+            if signed is None:
+                signed = clicks[url] = signer.click_url(send_id, url)
+            return signed
 
         today = now.astimezone(self.tz).date()
         rendered = render_content(content, merge_fields(recipient, self.identity, today))
-        html = rewrite_html_links(inline_css(rendered.html), click, own_prefix=own_prefix)
+        html = rewrite_html_links(rendered.html, click, own_prefix=own_prefix)
         if rendered.text is not None:
             text = rewrite_text_links(rendered.text, click, own_prefix=own_prefix)
         else:
@@ -199,7 +214,6 @@ class Composer:
             contact_email=self.identity.email,
             unsubscribe_url=unsubscribe_url,
         )
-        token = signer.send_token("unsubscribe", send_id)
         message = assemble(
             layout,
             MailParts(

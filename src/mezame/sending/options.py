@@ -19,7 +19,10 @@ class SendOptions:
     # A lease whose holder shows no heartbeat this long is taken over.
     stale_after_seconds: float = 60.0
     status_check_seconds: float = 0.5
-    commit_delay_seconds: float = 0.004
+    # A mark waits this long for others to share its commit; an outcome at most
+    # outcome_delay_seconds (what a crash can leave `unknown` beyond the bodies in flight).
+    commit_delay_seconds: float = 0.001
+    outcome_delay_seconds: float = 0.02
     max_outage_backoff_seconds: float = 30.0
     # The contact policy checked again at send time (cap, interval, send windows); the
     # shells pass the saved one. None: the audience freeze was the only check.

@@ -78,12 +78,13 @@ class _Committer:
         return await future
 
     def record(self, recipient: Recipient, delivery: Delivery) -> None:
+        # Outcomes ride along with the next marks' commit (a body is waiting on those) or
+        # go within outcome_delay_seconds: a commit of their own each time would cost a
+        # third of the commits, and a crash leaves only that moment's outcomes `unknown`.
         self.outcomes.append(Outcome(recipient, delivery))
-        self.wake.set()
 
     def fail(self, recipient: Recipient, detail: str) -> None:
         self.failures.append((recipient, detail))
-        self.wake.set()
 
     @property
     def idle(self) -> bool:
@@ -91,17 +92,25 @@ class _Committer:
 
     async def run(self, done: asyncio.Event) -> None:
         options = self.ledger.options
-        interval = min(options.status_check_seconds, options.heartbeat_seconds)
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=interval)
+                await asyncio.wait_for(self.wake.wait(), timeout=options.outcome_delay_seconds)
             self.wake.clear()
-            # Gather the marks of the workers that will be ready in a moment into this
-            # commit: one commit per message would cost more than the conversation.
-            await asyncio.sleep(options.commit_delay_seconds)
-            self.flush()
+            if self.marks:
+                # Gather the marks of the workers that will be ready in a moment into this
+                # commit: one commit per message would cost more than the conversation.
+                await asyncio.sleep(options.commit_delay_seconds)
+            if not self.idle or done.is_set() or self._checks_due():
+                self.flush()
             if done.is_set() and (self.idle or self.error is not None):
                 return
+
+    def _checks_due(self) -> bool:
+        options = self.ledger.options
+        now = self.clock()
+        return (now - self.last_heartbeat).total_seconds() >= options.heartbeat_seconds or (
+            now - self.last_status_check
+        ).total_seconds() >= options.status_check_seconds
 
     def flush(self) -> None:
         marks, self.marks = self.marks, []
@@ -110,7 +119,7 @@ class _Committer:
         now = self.clock()
         allowed: set[int] = set()
         try:
-            with self.ledger.session() as session:
+            with self.ledger.writer_session() as session:
                 sendlog = self.ledger
                 if marks:
                     recipients = [r for r, _ in marks]

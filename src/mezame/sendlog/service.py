@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, exists, func, or_, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mezame.adapters.smtp import Delivery, DeliveryResult
@@ -30,7 +30,7 @@ from mezame.compliance.service import (
 )
 from mezame.errors import InvalidInputError
 from mezame.mail.bounces import BounceKind, classify_smtp_reply
-from mezame.mail.compliance import SuppressionReason
+from mezame.mail.compliance import SuppressionReason, normalise_address
 from mezame.models import Campaign, CampaignSend, Company, Contact, Suppression
 from mezame.recipients.service import merge_values, with_merge_fields
 from mezame.scheduling.service import sequence_continues
@@ -152,6 +152,45 @@ def acquire_campaign(
     return released, unknown
 
 
+# The committer's statements, built once: it runs them dozens of times a second, and
+# building a statement costs more than SQLite takes to run it.
+_SENDS: Table = CampaignSend.__table__  # type: ignore[assignment]
+_SUPPRESSIONS: Table = Suppression.__table__  # type: ignore[assignment]
+_MARK_SENDING = (
+    update(_SENDS)
+    .where(
+        _SENDS.c.id.in_(bindparam("ids", expanding=True)),
+        _SENDS.c.status == SendStatus.CLAIMED.value,
+        _SENDS.c.claimed_by == bindparam("run_id"),
+        # The last suppression check, in the statement that lets the bodies go.
+        ~exists().where(_SUPPRESSIONS.c.email == normalised_email(_SENDS.c.email)),
+    )
+    .values(status=SendStatus.SENDING.value)
+    .returning(_SENDS.c.id)
+)
+_RECORD_OUTCOME = (
+    update(_SENDS)
+    .where(
+        _SENDS.c.id == bindparam("row_id"),
+        or_(
+            _SENDS.c.status == SendStatus.CLAIMED.value,
+            _SENDS.c.status == SendStatus.SENDING.value,
+        ),
+    )
+    .values(
+        status=bindparam("status"),
+        detail=bindparam("detail"),
+        sent_at=bindparam("sent_at", type_=_SENDS.c.sent_at.type),
+        bounced_at=func.coalesce(
+            _SENDS.c.bounced_at, bindparam("bounced_at", type_=_SENDS.c.bounced_at.type)
+        ),
+        next_attempt_at=bindparam("next_attempt_at", type_=_SENDS.c.next_attempt_at.type),
+        attempts=bindparam("attempts"),
+        claimed_by=None,
+    )
+)
+
+
 @dataclass
 class Outcome:
     recipient: Recipient
@@ -179,14 +218,31 @@ class SendLog:
     run_id: str
     options: SendOptions
     positions: dict[int, int]  # step id → position, for event payloads
+    _writer: Connection | None = field(default=None, init=False, repr=False)
 
     def session(self) -> Session:
         session = Session(self.engine, expire_on_commit=False)
-        if self.engine.dialect.name == "sqlite":
+        self._small_cache(session.connection())
+        return session
+
+    def writer_session(self) -> Session:
+        """The committer's session: on one connection kept for the run, because a group
+        commit runs dozens of times a second and a pool checkout each time adds up."""
+        writer = self._writer
+        if writer is None or writer.closed or writer.invalidated:
+            writer = self._writer = self.engine.connect()
+            self._small_cache(writer)
+            writer.commit()  # each flush begins and commits its own transaction
+        return Session(bind=writer, expire_on_commit=False)
+
+    def _small_cache(self, connection: Connection) -> None:
+        if self.engine.dialect.name != "sqlite":
+            return
+        if connection.info.get("mezame_cache_kib") != SENDER_CACHE_KIB:
             # The sender reads each row once: a page cache that grows with the database
             # (up to db.py's 200 MB) would make its memory grow with the audience.
-            session.connection().exec_driver_sql(f"PRAGMA cache_size=-{SENDER_CACHE_KIB}")
-        return session
+            connection.exec_driver_sql(f"PRAGMA cache_size=-{SENDER_CACHE_KIB}")
+            connection.info["mezame_cache_kib"] = SENDER_CACHE_KIB
 
     def claim_page(self, *, after: int, now: datetime) -> tuple[list[Recipient], int, int]:
         """The next due pending rows after `after`, checked again and claimed.
@@ -341,20 +397,7 @@ class SendLog:
         """Mark rows `sending`, except those whose address was suppressed a moment ago
         (added to `suppressed_now`): the last check, in the statement that lets bodies go."""
         ids = [r.send_id for r in recipients]
-        allowed = set(
-            session.scalars(
-                update(CampaignSend)
-                .where(
-                    CampaignSend.id.in_(ids),
-                    CampaignSend.status == SendStatus.CLAIMED.value,
-                    CampaignSend.claimed_by == self.run_id,
-                    ~exists().where(Suppression.email == normalised_email(CampaignSend.email)),
-                )
-                .values(status=SendStatus.SENDING.value)
-                .returning(CampaignSend.id)
-                .execution_options(synchronize_session=False)
-            )
-        )
+        allowed = set(session.scalars(_MARK_SENDING, {"ids": ids, "run_id": self.run_id}))
         suppressed_now.update(i for i in ids if i not in allowed)
         return allowed
 
@@ -378,9 +421,11 @@ class SendLog:
                 "row_id": r.send_id,
                 "detail": detail or None,
                 "sent_at": None,
+                "bounced_at": None,
                 "next_attempt_at": None,
                 "attempts": attempts,
             }
+            kind: BounceKind | None = None
             if d.result is DeliveryResult.ACCEPTED:
                 row["status"] = SendStatus.SENT.value
                 row["sent_at"] = now
@@ -401,6 +446,7 @@ class SendLog:
                     row["status"] = SendStatus.FAILED.value
                     row["detail"] = f"gave up after {attempts} attempts: {detail}"[:500]
                     report.failed += 1
+                    kind = classify_smtp_reply(d.code or 450, d.reply)
                 else:
                     row["status"] = SendStatus.PENDING.value
                     delay = retry_delay_seconds(attempts, base_seconds=options.retry_base_seconds)
@@ -420,31 +466,21 @@ class SendLog:
                         send_id=r.send_id,
                         detail=detail,
                     )
-                if kind is not None:
-                    payload = {"kind": kind.value, "status": d.code, "diagnostic": d.reply[:300]}
-                    key = ("smtp", r.send_id, attempts)
-                    events.append(self._event(EventType.MAIL_BOUNCED, r, now, key, payload))
+            if kind is not None:
+                # Refused by the receiving side during the conversation: as undelivered as a
+                # DSN after acceptance, so 不達率 counts it too.
+                row["bounced_at"] = now
+                payload = {
+                    "kind": kind.value,
+                    "status": d.code,
+                    "diagnostic": d.reply[:300],
+                    "source": "smtp",
+                    "address": normalise_address(r.email),
+                }
+                key = ("smtp", r.send_id, attempts)
+                events.append(self._event(EventType.MAIL_BOUNCED, r, now, key, payload))
             updates.append(row)
-        table = CampaignSend.__table__
-        session.execute(
-            update(table)
-            .where(
-                table.c.id == bindparam("row_id"),
-                or_(
-                    table.c.status == SendStatus.CLAIMED.value,
-                    table.c.status == SendStatus.SENDING.value,
-                ),
-            )
-            .values(
-                status=bindparam("status"),
-                detail=bindparam("detail"),
-                sent_at=bindparam("sent_at", type_=table.c.sent_at.type),
-                next_attempt_at=bindparam("next_attempt_at", type_=table.c.next_attempt_at.type),
-                attempts=bindparam("attempts"),
-                claimed_by=None,
-            ),
-            updates,
-        )
+        session.execute(_RECORD_OUTCOME, updates)
         record_events(session, events)
 
     def record_failures(
@@ -500,6 +536,9 @@ class SendLog:
 
     def release(self, report: SendReport, now: datetime) -> None:
         """Hand back what this run still holds, settle the campaign's status, drop the lease."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         with self.session() as session:
             session.execute(
                 update(CampaignSend)

@@ -24,7 +24,6 @@ from mezame.mail.render import (
     finish_html,
     finish_text,
     html_to_text,
-    inline_css,
     render_content,
 )
 from mezame.models import CampaignStep, Contact, MailTemplate
@@ -308,11 +307,10 @@ def preview_content(
         contact_email=identity.email,
         unsubscribe_url=unsubscribe_url,
     )
-    body = inline_css(rendered.html)
-    plain = rendered.text if rendered.text is not None else html_to_text(body)
+    plain = rendered.text if rendered.text is not None else html_to_text(rendered.html)
     return Preview(
         subject=rendered.subject,
-        html=finish_html(body, footer, None),
+        html=finish_html(rendered.html, footer, None),
         text=finish_text(plain, footer),
         recipient=recipient,
         skipped_because=missing_requirement(requires, recipient),
