@@ -225,12 +225,14 @@ async def run_campaign(
         positions={s.id: s.position for s in steps},
     )
     committer = _Committer(ledger=ledger, report=report, stop=stop, clock=clock, progress=progress)
-    queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=parts.transport.connections * 2)
+    # Composed messages waiting for a connection: enough that composing goes on while every
+    # connection waits on the server or the commit; few enough that memory stays flat.
+    queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=parts.transport.connections * 8)
     in_flight = _Counter()
     done = asyncio.Event()
     committer_task = asyncio.create_task(committer.run(done))
     workers = [
-        asyncio.create_task(_worker(slot, queue, parts, committer, stop, in_flight, options))
+        asyncio.create_task(_worker(slot, queue, parts, committer, stop, in_flight, clock, options))
         for slot in range(parts.transport.connections)
     ]
     try:
@@ -348,14 +350,20 @@ async def _worker(
     committer: _Committer,
     stop: asyncio.Event,
     in_flight: _Counter,
+    clock: Callable[[], datetime],
     options: SendOptions,
 ) -> None:
     outages = 0
+    window = options.cadence
     while (job := await queue.get()) is not None:
         recipient = job.recipient
         try:
             if stop.is_set():
                 continue  # left claimed: released at the end of the run
+            if window is not None and not window.is_send_time(clock()):
+                # The send window closed while the message waited in the queue: it waits
+                # for the next one (released at the end of the run, with the rest).
+                continue
             delivery = await parts.transport.deliver(
                 slot,
                 sender=parts.identity.email,

@@ -13,7 +13,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, exists, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from mezame.adapters.smtp import Delivery, DeliveryResult
@@ -31,7 +42,7 @@ from mezame.compliance.service import (
 from mezame.errors import InvalidInputError
 from mezame.mail.bounces import BounceKind, classify_smtp_reply
 from mezame.mail.compliance import SuppressionReason, normalise_address
-from mezame.models import Campaign, CampaignSend, Company, Contact, Suppression
+from mezame.models import Campaign, CampaignSend, Company, Contact, Suppression, UTCDateTime
 from mezame.recipients.service import merge_values, with_merge_fields
 from mezame.scheduling.service import sequence_continues
 from mezame.sending.compose import Recipient
@@ -547,7 +558,14 @@ class SendLog:
                     CampaignSend.status == SendStatus.CLAIMED.value,
                     CampaignSend.claimed_by == self.run_id,
                 )
-                .values(status=SendStatus.PENDING.value, claimed_by=None)
+                .values(
+                    status=SendStatus.PENDING.value,
+                    claimed_by=None,
+                    # Left in the queue when the send window closed: they wait for it.
+                    next_attempt_at=func.coalesce(
+                        literal(report.waiting_until, UTCDateTime()), CampaignSend.next_attempt_at
+                    ),
+                )
                 .execution_options(synchronize_session=False)
             )
             campaign = session.get(Campaign, self.campaign_id)
