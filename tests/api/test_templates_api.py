@@ -249,3 +249,30 @@ def test_editor_pages_preview_save_duplicate_and_test_send(site: Site) -> None:
     message = message_from_bytes(mail.data, policy=policy.default)
     assert message["Subject"] == "[テスト] 佐藤 一郎様 お見積りの件"
     assert "marketing@example.jp" in c.get(copy_url).text
+
+
+def test_a_template_created_in_the_editor_is_saved_and_a_bad_one_keeps_the_input(
+    site: Site,
+) -> None:
+    c = site.client
+    _login(c, "marketing@example.jp")
+    token = _token(c.get("/templates/new").text)
+    fields = {
+        "csrf_token": token,
+        "name": "展示会フォロー",
+        "message_type": "custom",
+        "requires": "",
+        "subject": "{{ company.name }} {{ contact.name }}様 展示会のお礼",
+        "html_body": "<p>{{ contact.name }}様、先日はありがとうございました。</p>",
+        "text_body": "",
+    }
+    created = c.post("/templates", data=fields, follow_redirects=False)
+    assert created.status_code == 303
+    page = c.get(created.headers["location"])
+    assert page.status_code == 200 and "展示会フォロー" in page.text
+    listed = c.get("/api/v1/templates", headers=site.marketing).json()
+    assert "展示会フォロー" in [t["name"] for t in listed]
+    # The same name again is refused, and the editor shows what was typed.
+    again = c.post("/templates", data={**fields, "subject": "二度目の件名"})
+    assert again.status_code == 400 and "二度目の件名" in again.text
+    assert c.post("/templates", data={**fields, "csrf_token": ""}).status_code == 403
