@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from huey import SqliteHuey
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from mezame.accounts.service import create_api_token, create_user
@@ -275,3 +275,150 @@ def test_a_draft_is_scheduled_in_japan_time(site: Site) -> None:
         },
     )
     assert past.status_code == 400 and "is in the past" in past.text
+
+
+# ---------------------------------------------------------------------------------------------
+# A step sequence built on the page: the rows go through campaigns.kinds.check_steps.
+
+
+def _templates(engine: Engine) -> dict[str, int]:
+    """The built-in templates, installed, plus one of the team's: name → id."""
+    from mezame.templates.service import (
+        TemplateFields,
+        create_template,
+        install_builtin_templates,
+        list_templates,
+    )
+
+    with session_scope(engine) as s:
+        install_builtin_templates(s)
+        create_template(
+            s,
+            TemplateFields(
+                name="資料のご案内（自社版）",
+                message_type="hisashiburi",
+                subject="{{ contact.name }}様 資料のご案内",
+                html="<p>資料をお送りします。</p>",
+            ),
+        )
+        return {t.name: t.id for t in list_templates(s)}
+
+
+def _sequence_form(token: str, **steps: str) -> dict[str, str]:
+    return {
+        "csrf_token": token,
+        "name": "資料請求のフォロー",
+        "kind": "sequence",
+        "goal": "reply",
+        "window_days": "14",
+        **steps,
+    }
+
+
+def test_marketing_builds_a_three_step_sequence_with_waits_and_branches(site: Site) -> None:
+    from mezame.campaigns.service import get_campaign, step_of
+
+    ids = _templates(site.engine)
+    builtin = [name for name in ids if name != "資料のご案内（自社版）"]
+    first, second, third = ids["資料のご案内（自社版）"], ids[builtin[0]], ids[builtin[1]]
+    _login(site.client, "marketing")
+    page = site.client.get("/campaigns/new").text
+    assert '<option value="sequence"' in page and "ステップ配信" in page
+    assert 'name="step5_template"' in page and "前のメールを開封した人だけ" in page
+    assert '<script src="/static/campaign_new.js"' in page
+    assert site.client.get("/static/campaign_new.js").status_code == 200
+    created = site.client.post(
+        "/campaigns",
+        data=_sequence_form(
+            _token(page),
+            step1_template=str(first),
+            step2_template=str(second),
+            step2_wait_days="2",
+            step2_wait_until="clicked",
+            step2_branch="opened",
+            step3_template=str(third),
+            step3_subject="念のためのご連絡",
+            step3_wait_days="7",
+            step3_branch="not_clicked",
+            step3_then_seasonal="1",
+            step4_branch="always",  # an untouched row: ignored
+        ),
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, created.text
+    campaign_id = int(created.headers["location"].rsplit("/", 1)[1])
+    with Session(site.engine) as s:
+        campaign = get_campaign(s, campaign_id)
+        assert campaign.kind == "sequence" and campaign.status == "draft"
+        steps = [step_of(s, campaign_id, n) for n in (1, 2, 3)]
+        count = s.scalar(select(func.count()).where(CampaignStep.campaign_id == campaign_id))
+    assert count == 3
+    assert [st.template_id for st in steps] == [first, second, third]
+    assert [st.wait_days for st in steps] == [0, 2, 7]
+    assert [st.wait_until for st in steps] == [None, "clicked", None]
+    assert [st.branch for st in steps] == ["always", "opened", "not_clicked"]
+    assert [st.then_seasonal for st in steps] == [False, False, True]
+    assert steps[0].subject == "{{ contact.name }}様 資料のご案内"  # the template's own
+    assert steps[2].subject == "念のためのご連絡"  # overridden on the page
+    assert "資料請求のフォロー" in site.client.get(created.headers["location"]).text
+
+
+def test_a_bad_step_is_named_and_what_was_typed_is_kept(site: Site) -> None:
+    ids = _templates(site.engine)
+    template = ids["資料のご案内（自社版）"]
+    _login(site.client, "marketing")
+    token = _token(site.client.get("/campaigns/new").text)
+    with Session(site.engine) as s:
+        before = s.scalar(select(func.count()).select_from(Campaign))
+    refused = site.client.post(
+        "/campaigns",
+        data=_sequence_form(
+            token,
+            step1_template=str(template),
+            step2_template=str(template),
+            step2_wait_days="-3",
+            step2_branch="opened",
+            # row 3 left empty: ignored, and the rows keep their numbers
+            step4_wait_days="5",  # no template
+            step4_subject="リマインド",
+        ),
+    )
+    assert refused.status_code == 400
+    html = refused.text
+    assert 'id="form-errors"' in html
+    assert 'href="#step2-wait_days"' in html and 'href="#step4-template"' in html
+    assert "#step3-" not in html
+    assert re.search(r'id="error-step2-wait_days">日数は0〜365の整数で入力してください', html)
+    assert re.search(r'id="error-step4-template">このメールのテンプレートを選んでください', html)
+    # What was typed is still there.
+    assert 'name="step2_wait_days" min="0" max="365" step="1" placeholder="0" value="-3"' in html
+    assert 'value="リマインド"' in html and 'value="資料請求のフォロー"' in html
+    assert re.search(r'<option value="opened" selected>', html)
+    assert re.search(rf'<option value="{template}" selected>', html)
+    gone = site.client.post("/campaigns", data=_sequence_form(token, step1_template="99999"))
+    assert gone.status_code == 400
+    assert re.search(r'id="error-step1-template">このテンプレートはもうありません', gone.text)
+    empty = site.client.post("/campaigns", data=_sequence_form(token))
+    assert empty.status_code == 400 and 'id="error-step1-template"' in empty.text
+    with Session(site.engine) as s:
+        assert s.scalar(select(func.count()).select_from(Campaign)) == before
+
+
+def test_sales_cannot_create_a_sequence(site: Site) -> None:
+    ids = _templates(site.engine)
+    _login(site.client, "sales")
+    token = _token(site.client.get("/campaigns").text)
+    with Session(site.engine) as s:
+        before = s.scalar(select(func.count()).select_from(Campaign))
+    refused = site.client.post(
+        "/campaigns",
+        data=_sequence_form(
+            token,
+            step1_template=str(ids["資料のご案内（自社版）"]),
+            step2_template=str(ids["資料のご案内（自社版）"]),
+            step2_wait_days="2",
+        ),
+    )
+    assert refused.status_code == 403
+    with Session(site.engine) as s:
+        assert s.scalar(select(func.count()).select_from(Campaign)) == before

@@ -244,3 +244,26 @@ def test_a_steps_file_reads_waits_and_branches() -> None:
 def test_a_bad_steps_file_names_the_step_and_field(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_steps(text)
+
+
+def test_check_steps_names_every_problem_of_every_step() -> None:
+    """The rules the web form's step rows go through (the steps file's, one source)."""
+    from mezame.campaigns.kinds import StepsInvalid, check_steps
+
+    good = check_steps([{"template_id": "4"}, {"template_id": 5, "wait_days": "2"}])
+    assert [s.template_id for s in good] == [4, 5] and good[1].wait_days == 2
+    with pytest.raises(StepsInvalid) as caught:
+        check_steps(
+            [
+                {"template_id": 1, "branch": "opened"},
+                {"template_id": 2, "wait_days": -1, "wait_until": "replied"},
+                {"subject": "リマインド", "wait_days": 3},
+            ]
+        )
+    found = {(p.step, p.field, p.kind) for p in caught.value.problems}
+    assert found == {
+        (1, "", "first_step"),
+        (2, "wait_days", "greater_than_equal"),
+        (2, "wait_until", "enum"),
+        (3, "", "value_error"),
+    }

@@ -12,6 +12,8 @@ get a `skipped` row saying why, so the decision is made once and the log shows i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -135,6 +137,9 @@ class Recurrence(BaseModel):
         return f"monthly:{self.day}@{self.hour:02d}:{self.minute:02d}"
 
 
+MAX_WAIT_DAYS = 365
+
+
 class StepSpec(BaseModel):
     """One mail of a sequence as written in a steps file (YAML)."""
 
@@ -146,7 +151,7 @@ class StepSpec(BaseModel):
     text: str | None = None
     text_file: str | None = None
     template_id: int | None = Field(default=None, ge=1)
-    wait_days: int = Field(default=0, ge=0, le=365)
+    wait_days: int = Field(default=0, ge=0, le=MAX_WAIT_DAYS)
     wait_until: WaitEvent | None = None
     branch: Branch = Branch.ALWAYS
     # SPEC 5.4: those who do not respond to this mail (the reminder) go back to seasonal.
@@ -163,6 +168,62 @@ class StepSpec(BaseModel):
         return self
 
 
+@dataclass(frozen=True)
+class StepProblem:
+    """What is wrong with one mail of a sequence: which step, which field, and how."""
+
+    step: int  # 1-based, in the order the steps were given
+    field: str  # a StepSpec field, or "" for the mail as a whole
+    kind: str  # pydantic's error type (int_parsing, greater_than_equal …), or one of ours
+    message: str  # English
+
+    def __str__(self) -> str:
+        return f"step {self.step}: {self.field or 'step'}: {self.message}"
+
+
+class StepsInvalid(ValueError):
+    """Every problem of a sequence's steps (a steps file's, the web form's)."""
+
+    def __init__(self, problems: list[StepProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def check_steps(items: Sequence[object]) -> list[StepSpec]:
+    """A sequence's mails validated against StepSpec, and the first mail has no wait and no
+    branch. The one set of rules for the CLI's steps file and the web form; raises
+    StepsInvalid naming each step and field."""
+    if not items:
+        raise StepsInvalid([StepProblem(1, "", "missing", "a sequence needs at least one mail")])
+    steps: list[StepSpec] = []
+    problems: list[StepProblem] = []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            problems.append(StepProblem(number, "", "dict_type", "expected a mapping of fields"))
+            continue
+        try:
+            steps.append(StepSpec.model_validate(item))
+        except ValidationError as exc:
+            problems.extend(
+                StepProblem(
+                    number,
+                    ".".join(str(p) for p in e["loc"]),
+                    e["type"],
+                    e["msg"].removeprefix("Value error, "),
+                )
+                for e in exc.errors()
+            )
+    if steps and not any(p.step == 1 for p in problems):  # steps[0] is the first mail
+        head = steps[0]
+        if head.wait_days or head.wait_until or head.branch != Branch.ALWAYS:
+            problems.insert(
+                0, StepProblem(1, "", "first_step", "the first mail has no wait and no branch")
+            )
+    if problems:
+        raise StepsInvalid(problems)
+    return steps
+
+
 def parse_steps(text: str) -> list[StepSpec]:
     """A steps file: a YAML list of mails. Errors name the step and the field."""
     try:
@@ -171,17 +232,14 @@ def parse_steps(text: str) -> list[StepSpec]:
         raise ValueError(f"steps file: not valid YAML: {exc}") from exc
     if not isinstance(data, list) or not data:
         raise ValueError("steps file: expected a list of mails (- subject: …)")
-    steps = []
-    for number, item in enumerate(data, start=1):
-        if not isinstance(item, dict):
-            raise ValueError(f"steps file: step {number}: expected a mapping of fields")
-        try:
-            steps.append(StepSpec.model_validate(item))
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'step'}: {e['msg']}" for e in exc.errors()
-            )
-            raise ValueError(f"steps file: step {number}: {problems}") from None
-    if steps[0].wait_days or steps[0].wait_until or steps[0].branch != Branch.ALWAYS:
-        raise ValueError("steps file: step 1: the first mail has no wait and no branch")
-    return steps
+    try:
+        return check_steps(data)
+    except StepsInvalid as exc:
+        # The first step with a problem, all of its problems.
+        number = exc.problems[0].step
+        found = "; ".join(
+            f"{p.field}: {p.message}" if p.field else p.message
+            for p in exc.problems
+            if p.step == number
+        )
+        raise ValueError(f"steps file: step {number}: {found}") from None

@@ -6,7 +6,6 @@ import asyncio
 import imaplib
 import signal
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -31,7 +30,7 @@ from mezame.policy.service import load_policy
 from mezame.recipients.service import recipient_for_contact
 from mezame.scheduling.service import waiting_until
 from mezame.sending.service import SendOptions, SendReport, run_campaign, send_test
-from mezame.templates.service import get_template, step_content
+from mezame.templates.service import get_template, sequence_step, step_content
 
 campaign_app = typer.Typer(help="Email campaigns: create, send, pause, stop, status.")
 bounces_app = typer.Typer(help="Bounce and complaint intake.")
@@ -124,27 +123,13 @@ def _steps_from_file(session: Session, path: Path) -> list[campaigns.StepContent
         raise typer.Exit(EXIT_BAD_INPUT) from None
     contents = []
     for spec in specs:
-        if spec.template_id is not None:
-            base = step_content(get_template(session, spec.template_id))
-        else:
-            html_text = spec.html
-            if spec.html_file is not None:
-                html_text = _read(path.parent / spec.html_file, "HTML template")
-            base = campaigns.StepContent(subject="", html=html_text or "")
-        text_part = spec.text
+        html_text = None
+        if spec.html_file is not None:
+            html_text = _read(path.parent / spec.html_file, "HTML template")
+        text_part = None
         if spec.text_file is not None:
             text_part = _read(path.parent / spec.text_file, "text template")
-        contents.append(
-            replace(
-                base,
-                subject=spec.subject or base.subject,
-                text=text_part if text_part is not None else base.text,
-                wait_days=spec.wait_days,
-                wait_until=spec.wait_until,
-                branch=spec.branch,
-                then_seasonal=spec.then_seasonal,
-            )
-        )
+        contents.append(sequence_step(session, spec, html=html_text, text=text_part))
     return contents
 
 

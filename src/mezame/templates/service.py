@@ -8,12 +8,13 @@ mail already created.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from mezame.campaigns.kinds import StepSpec
 from mezame.campaigns.service import StepContent
 from mezame.errors import InvalidInputError, NotFoundError
 from mezame.mail.message import SenderIdentity
@@ -245,6 +246,31 @@ def step_content(template: MailTemplate) -> StepContent:
         text=template.text_body,
         template_id=template.id,
         requires=template.requires,
+    )
+
+
+def sequence_step(
+    session: Session, spec: StepSpec, *, html: str | None = None, text: str | None = None
+) -> StepContent:
+    """A sequence mail from its spec (campaigns.kinds.check_steps): the template's copy, its
+    subject and text part overridable, or the spec's own HTML; with its wait and branch.
+
+    `html` and `text` are the contents of the spec's html_file and text_file, which only
+    the caller knows where to read. NotFoundError when the template does not exist.
+    """
+    if spec.template_id is not None:
+        base = step_content(get_template(session, spec.template_id))
+    else:
+        base = StepContent(subject="", html=(html if html is not None else spec.html) or "")
+    text_part = text if text is not None else spec.text
+    return replace(
+        base,
+        subject=spec.subject or base.subject,
+        text=text_part if text_part is not None else base.text,
+        wait_days=spec.wait_days,
+        wait_until=spec.wait_until,
+        branch=spec.branch,
+        then_seasonal=spec.then_seasonal,
     )
 
 

@@ -25,6 +25,7 @@ from mezame.cadence.service import cadence_counts
 from mezame.policy.service import last_change, load_policy, update_policy
 from mezame.vocabulary import Role
 from mezame.web.auth import MarketingPageUser, Pages, TeamUser
+from mezame.web.forms import FieldError
 from mezame.web.labels import N_
 from mezame.web.render import Viewer
 
@@ -88,12 +89,6 @@ def bounds(name: str) -> tuple[int, int]:
         elif isinstance(rule, Le):
             high = int(rule.le)  # type: ignore[call-overload]
     return low, high
-
-
-@dataclass(frozen=True)
-class FieldError:
-    message: str  # English msgid, translated by the template
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 def field_errors(exc: ValidationError) -> dict[str, FieldError]:

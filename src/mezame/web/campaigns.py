@@ -7,19 +7,31 @@ the conversion goal are marketing's (and admin's), checked on every POST.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mezame.api.deps import DbSession
 from mezame.campaigns import service as campaigns
-from mezame.campaigns.kinds import CampaignKind, Recurrence
+from mezame.campaigns.kinds import (
+    BRANCH_LABELS,
+    MAX_WAIT_DAYS,
+    WAIT_LABELS,
+    Branch,
+    CampaignKind,
+    Recurrence,
+    StepProblem,
+    StepsInvalid,
+    WaitEvent,
+    check_steps,
+)
 from mezame.campaigns.kpis import DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, ConversionGoal, format_rate
 from mezame.campaigns.stats import service as stats
 from mezame.campaigns.stats.service import DayStats
@@ -28,6 +40,7 @@ from mezame.errors import InvalidInputError, NotFoundError
 from mezame.models import Campaign, CampaignSend
 from mezame.vocabulary import Role
 from mezame.web.auth import MarketingPageUser, Pages, TeamUser
+from mezame.web.forms import FieldError
 from mezame.web.labels import N_
 from mezame.web.render import Viewer
 
@@ -345,13 +358,20 @@ def _new_page(
     pages: Pages,
     *,
     form: dict[str, str] | None = None,
+    steps: list[dict[str, str]] | None = None,
+    step_errors: dict[int, dict[str, FieldError]] | None = None,
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     context = {
         **_common(),
-        # A step sequence's waits and branches are written with `mezame campaign create`.
-        "kinds": [CampaignKind.ONE_OFF.value, CampaignKind.RECURRING.value],
+        "kinds": [k.value for k in CampaignKind],
+        "steps": steps or [_blank_step() for _ in range(STEP_ROWS)],
+        "step_errors": step_errors or {},
+        "step_field_labels": STEP_FIELD_LABELS,
+        "branches": [(b.value, BRANCH_LABELS[b]) for b in Branch],
+        "wait_events": [(w.value, WAIT_LABELS[w]) for w in WaitEvent],
+        "max_wait_days": MAX_WAIT_DAYS,
         "segments": _segments(session),
         "templates": _templates(session),
         "goals": [g.value for g in ConversionGoal],
@@ -375,6 +395,128 @@ def _new_page(
     return pages.render(request, "campaign_new.html", context, status_code=status_code)
 
 
+# ---------------------------------------------------------------------------------------------
+# A step sequence's mails: a fixed number of rows in the plain form (static/campaign_new.js only
+# hides the unused ones). Each row becomes a dict that campaigns.kinds.check_steps validates,
+# the same rules as a steps file; this page only reads the rows and words the problems.
+
+STEP_ROWS = 5
+STEP_FIELDS = ("template", "subject", "wait_days", "wait_until", "branch", "then_seasonal")
+STEP_FIELD_LABELS = {
+    "step": N_("The mail"),
+    "template": N_("Template"),
+    "subject": N_("Subject"),
+    "wait_days": N_("Days after the previous mail"),
+    "wait_until": N_("Send sooner"),
+    "branch": N_("Who gets it"),
+    "then_seasonal": N_("No response: seasonal pace"),
+}
+# StepSpec's fields as the form names them.
+_SPEC_FIELDS = {
+    "template_id": "template",
+    "subject": "subject",
+    "wait_days": "wait_days",
+    "wait_until": "wait_until",
+    "branch": "branch",
+    "then_seasonal": "then_seasonal",
+}
+_CHOOSE_TEMPLATE = N_("Choose a template for this mail.")
+_DAYS = N_("Enter a whole number of days from 0 to %(max)s.")
+_CHOOSE = N_("Choose one of the options.")
+_FIRST_STEP = N_(
+    "The first mail goes out when the campaign starts: it has no wait and no condition."
+)
+_GONE_TEMPLATE = N_("This template does not exist any more: choose another one.")
+_SUBJECT_TOO_LONG = N_("The subject is too long (at most 500 characters).")
+
+
+async def step_rows(request: Request) -> list[dict[str, str]]:
+    """The step rows of the posted form, as typed (the form is parsed once and cached)."""
+    form = await request.form()
+    return [
+        {name: str(form.get(f"step{n}_{name}", ""))[:1000] for name in STEP_FIELDS}
+        for n in range(1, STEP_ROWS + 1)
+    ]
+
+
+def _blank_step() -> dict[str, str]:
+    return dict.fromkeys(STEP_FIELDS, "")
+
+
+def _is_blank(row: Mapping[str, str]) -> bool:
+    return all(
+        not row[name].strip() or (name == "branch" and row[name] == "always") for name in row
+    )
+
+
+def _spec_item(row: Mapping[str, str]) -> dict[str, Any]:
+    """A row as a StepSpec mapping: what is left empty takes the spec's default."""
+    item: dict[str, Any] = {}
+    if row["template"].strip():
+        item["template_id"] = row["template"].strip()
+    if row["subject"].strip():
+        item["subject"] = row["subject"].strip()
+    if row["wait_days"].strip():
+        item["wait_days"] = row["wait_days"].strip()
+    for name in ("wait_until", "branch"):
+        if row[name]:
+            item[name] = row[name]
+    if row["then_seasonal"]:
+        item["then_seasonal"] = True
+    return item
+
+
+def _step_error(problem: StepProblem) -> tuple[str, FieldError]:
+    """The form field a problem belongs to, and its words (an English msgid and params)."""
+    field = _SPEC_FIELDS.get(problem.field.split(".")[0], "")
+    if problem.kind == "first_step":
+        return "step", FieldError(_FIRST_STEP)
+    if field in ("", "template"):  # the form has no HTML: a mail without content lacks a template
+        return "template", FieldError(_CHOOSE_TEMPLATE)
+    if field == "wait_days":
+        return field, FieldError(_DAYS, {"max": MAX_WAIT_DAYS})
+    if field in ("wait_until", "branch"):
+        return field, FieldError(_CHOOSE)
+    if field == "subject" and problem.kind == "string_too_long":
+        return field, FieldError(_SUBJECT_TOO_LONG)
+    return field, FieldError(problem.message)
+
+
+class StepErrors(Exception):
+    """The form's step rows have problems: per row number (as shown), per field."""
+
+    def __init__(self, errors: dict[int, dict[str, FieldError]]) -> None:
+        super().__init__("step errors")
+        self.errors = errors
+
+
+def _sequence_steps(session: Session, rows: list[dict[str, str]]) -> list[campaigns.StepContent]:
+    """The mails of the filled rows (the first row always counts), checked by check_steps."""
+    from mezame.templates.service import sequence_step
+
+    numbers = [n for n, row in enumerate(rows, start=1) if n == 1 or not _is_blank(row)]
+    errors: dict[int, dict[str, FieldError]] = {}
+
+    def note(number: int, field: str, error: FieldError) -> None:
+        errors.setdefault(number, {}).setdefault(field, error)
+
+    try:
+        specs = check_steps([_spec_item(rows[n - 1]) for n in numbers])
+    except StepsInvalid as exc:
+        for problem in exc.problems:
+            note(numbers[problem.step - 1], *_step_error(problem))
+        raise StepErrors(errors) from None
+    contents = []
+    for number, spec in zip(numbers, specs, strict=True):
+        try:
+            contents.append(sequence_step(session, spec))
+        except NotFoundError:
+            note(number, "template", FieldError(_GONE_TEMPLATE))
+    if errors:
+        raise StepErrors(errors)
+    return contents
+
+
 def _segments(session: Session) -> list[tuple[int, str]]:
     from mezame.segments.service import list_segments
 
@@ -393,6 +535,7 @@ def create_campaign(
     session: DbSession,
     pages: Pages,
     user: MarketingPageUser,
+    steps: Annotated[list[dict[str, str]], Depends(step_rows)],
     name: Annotated[str, Form(max_length=200)],
     kind: Annotated[str, Form(max_length=20)] = "one_off",
     segment_id: Annotated[str, Form(max_length=20)] = "",
@@ -406,7 +549,7 @@ def create_campaign(
     monthly_time: Annotated[str, Form(max_length=5)] = "09:00",
 ) -> Response:
     """Create the draft, scheduled when a time is given (post/redirect/get); sending now is
-    a button on its page."""
+    a button on its page. A step sequence's mails come from the step rows."""
     form = {
         "name": name,
         "kind": kind,
@@ -421,10 +564,23 @@ def create_campaign(
         "monthly_time": monthly_time,
     }
     try:
-        campaign = _create(session, user, form, _tz(request))
+        campaign = _create(session, user, form, steps, _tz(request))
+    except StepErrors as exc:
+        session.rollback()
+        return _new_page(
+            request,
+            session,
+            pages,
+            form=form,
+            steps=steps,
+            step_errors=exc.errors,
+            status_code=400,
+        )
     except (InvalidInputError, NotFoundError) as exc:
         session.rollback()
-        return _new_page(request, session, pages, form=form, error=str(exc), status_code=400)
+        return _new_page(
+            request, session, pages, form=form, steps=steps, error=str(exc), status_code=400
+        )
     return RedirectResponse(f"/campaigns/{campaign.id}", status_code=303)
 
 
@@ -453,7 +609,13 @@ def _recurrence(form: dict[str, str]) -> Recurrence:
         raise InvalidInputError(f"monthly: day 1–28 and a time HH:MM ({exc})") from None
 
 
-def _create(session: Session, user: Viewer, form: dict[str, str], tz: ZoneInfo) -> Campaign:
+def _create(
+    session: Session,
+    user: Viewer,
+    form: dict[str, str],
+    rows: list[dict[str, str]],
+    tz: ZoneInfo,
+) -> Campaign:
     from mezame.scheduling.service import schedule_campaign
     from mezame.segments.service import get_segment
     from mezame.templates.service import get_template, step_content
@@ -461,18 +623,21 @@ def _create(session: Session, user: Viewer, form: dict[str, str], tz: ZoneInfo) 
     segment = _number(form["segment_id"], "segment")
     if segment is not None:
         get_segment(session, segment)  # NotFoundError names it
-    template = _number(form["template_id"], "template")
-    if template is not None:
-        step = step_content(get_template(session, template))
-    elif form["subject"].strip() and form["html"].strip():
-        step = campaigns.StepContent(subject=form["subject"], html=form["html"])
+    if form["kind"] == CampaignKind.SEQUENCE.value:
+        steps = _sequence_steps(session, rows)
     else:
-        raise InvalidInputError("mail: choose a template, or write a subject and an HTML body")
+        template = _number(form["template_id"], "template")
+        if template is not None:
+            steps = [step_content(get_template(session, template))]
+        elif form["subject"].strip() and form["html"].strip():
+            steps = [campaigns.StepContent(subject=form["subject"], html=form["html"])]
+        else:
+            raise InvalidInputError("mail: choose a template, or write a subject and an HTML body")
     recurring = form["kind"] == CampaignKind.RECURRING.value
     campaign = campaigns.create_campaign(
         session,
         name=form["name"],
-        steps=[step],
+        steps=steps,
         kind=form["kind"],
         user_id=user.id,
         segment_id=segment,
