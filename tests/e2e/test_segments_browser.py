@@ -70,8 +70,10 @@ def test_build_a_segment_with_a_live_count(base_url: str) -> None:
             expect(page.locator(".rule-row")).to_have_count(2)
             second = page.locator(".rule-row").nth(1)
             second.get_by_label("項目").select_option("lead.band")
-            expect(second.get_by_label("値")).to_have_count(1)
-            second.get_by_label("値").select_option("hot")
+            # Choosing the field swaps the value box for a list: wait for the list itself.
+            band = second.locator("select[aria-label='値']")
+            expect(band).to_have_count(1)
+            band.select_option("hot")
             expect(count).to_have_text("2")  # 製造業 and hot: companies 0 and 4
 
             second.get_by_role("button", name="この条件を削除").click()
