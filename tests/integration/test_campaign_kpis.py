@@ -25,7 +25,15 @@ from mezame.cli import app
 from mezame.compliance.service import record_events
 from mezame.config import Settings, get_settings
 from mezame.mail.links import LinkSigner
-from mezame.models import Campaign, CampaignSend, Company, Contact, Deal, EngagementEvent
+from mezame.models import (
+    Campaign,
+    CampaignSend,
+    Company,
+    Contact,
+    Deal,
+    EngagementEvent,
+    Suppression,
+)
 from mezame.sending.options import SendOptions
 from mezame.sending.service import run_campaign
 from tests.mail_helpers import (
@@ -406,3 +414,29 @@ def test_refusals_during_the_conversation_count_as_sent_and_bounced(engine: Engi
     assert stats.total.counts.sent == 4 and stats.total.counts.delivered == 2
     assert stats.total.counts.bounced == 2
     assert stats.total.bounce_rate == pytest.approx(0.5)
+
+
+def test_soft_refusals_given_up_on_suppress_after_the_policy_limit(engine: Engine) -> None:
+    # mail_bounces: 3 soft bounces in 90 days suppress. A mailbox that answers 452 through
+    # every attempt of three campaigns is suppressed after the third, and the fourth
+    # campaign skips it as suppressed, never trying again.
+    with Session(engine) as s:
+        add_contacts(s, 1)
+        s.commit()
+    handler = CollectingHandler(refuse_rcpt=lambda _address: "452 4.2.2 Mailbox full")
+    options = SendOptions(**{**FAST.__dict__, "max_attempts": 1})
+    with smtp_server(handler) as port:
+        for round_ in range(4):
+            campaign_id = make_campaign(engine, name=f"第{round_ + 1}回")
+            report = asyncio.run(
+                run_campaign(
+                    engine, campaign_id=campaign_id, parts=parts_for(port), options=options
+                )
+            )
+            with Session(engine) as s:
+                suppressed = s.execute(select(Suppression.email, Suppression.reason)).all()
+            assert suppressed == ([] if round_ < 2 else [("user0@example.jp", "soft_bounces")])
+    assert report.failed == 0 and handler.messages == []
+    with Session(engine) as s:
+        [fourth] = s.scalars(select(CampaignSend).where(CampaignSend.campaign_id == campaign_id))
+    assert (fourth.status, fourth.detail) == ("skipped", "suppressed")

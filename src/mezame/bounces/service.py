@@ -141,18 +141,11 @@ def apply_failure(
     return out
 
 
-def _soft_bounce(
-    session: Session,
-    *,
-    address: str,
-    contact_ids: list[int],
-    send: CampaignSend | None,
-    at: datetime,
-) -> tuple[SuppressionReason | None, bool]:
-    """Suppress after N soft bounces in the window; else put the send back in the queue.
-
-    Returns (the suppression reason or None, whether the send was queued again).
-    """
+def soft_bounce_limit_reached(
+    session: Session, *, address: str, contact_ids: list[int], at: datetime
+) -> bool:
+    """Whether the address's soft bounces (DSNs and refusals the sender gave up on, this one
+    recorded already) reached the policy's limit within its window."""
     rules = load_policy(session, BouncePolicy)
     since = at - timedelta(days=rules.soft_bounce_window_days)
     payloads = session.scalars(
@@ -169,7 +162,23 @@ def _soft_bounce(
         for p in payloads
         if p and p.get("kind") == BounceKind.SOFT.value and p.get("address") == address
     )
-    if soft >= rules.soft_bounce_limit:
+    return soft >= rules.soft_bounce_limit
+
+
+def _soft_bounce(
+    session: Session,
+    *,
+    address: str,
+    contact_ids: list[int],
+    send: CampaignSend | None,
+    at: datetime,
+) -> tuple[SuppressionReason | None, bool]:
+    """Suppress after N soft bounces in the window; else put the send back in the queue.
+
+    Returns (the suppression reason or None, whether the send was queued again).
+    """
+    rules = load_policy(session, BouncePolicy)
+    if soft_bounce_limit_reached(session, address=address, contact_ids=contact_ids, at=at):
         return SuppressionReason.SOFT_BOUNCES, False
     if send is not None and send.status == SendStatus.SENT.value:
         send.status = SendStatus.PENDING.value

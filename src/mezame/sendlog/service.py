@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from mezame.adapters.smtp import Delivery, DeliveryResult
+from mezame.bounces.service import soft_bounce_limit_reached
 from mezame.cadence.rules import RestraintFacts, restraint_reason
 from mezame.cadence.service import send_time_columns
 from mezame.campaigns.status import CampaignStatus, SendStatus, retry_delay_seconds
@@ -424,6 +425,7 @@ class SendLog:
         options = self.options
         updates: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
+        gave_up: list[Recipient] = []  # soft refusals through every attempt
         for outcome in outcomes:
             r, d = outcome.recipient, outcome.delivery
             detail = (f"{d.code} {d.reply}" if d.code else d.reply).strip()[:500]
@@ -491,8 +493,23 @@ class SendLog:
                 key = ("smtp", r.send_id, attempts)
                 events.append(self._event(EventType.MAIL_BOUNCED, r, now, key, payload))
             updates.append(row)
+            if kind is BounceKind.SOFT and row["status"] == SendStatus.FAILED.value:
+                gave_up.append(r)
         session.execute(_RECORD_OUTCOME, updates)
         record_events(session, events)
+        for r in gave_up:  # rare: a refusal kept up through every attempt
+            address = normalise_address(r.email)
+            if soft_bounce_limit_reached(
+                session, address=address, contact_ids=[r.contact_id], at=now
+            ):
+                suppress(
+                    session,
+                    email=address,
+                    reason=SuppressionReason.SOFT_BOUNCES,
+                    source="smtp",
+                    contact_id=r.contact_id,
+                    send_id=r.send_id,
+                )
 
     def record_failures(
         self, session: Session, failures: list[tuple[Recipient, str]], report: SendReport
