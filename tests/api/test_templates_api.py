@@ -276,3 +276,30 @@ def test_a_template_created_in_the_editor_is_saved_and_a_bad_one_keeps_the_input
     again = c.post("/templates", data={**fields, "subject": "二度目の件名"})
     assert again.status_code == 400 and "二度目の件名" in again.text
     assert c.post("/templates", data={**fields, "csrf_token": ""}).status_code == 403
+
+
+def test_a_test_send_that_fails_says_why_and_sends_nothing(site: Site) -> None:
+    c = site.client
+    _login(c, "marketing@example.jp")
+    url = f"/templates/{site.builtin['hisashiburi']}"
+    token = _token(c.get(url).text)
+    unknown = c.post(
+        f"{url}/test-send",
+        data={
+            "csrf_token": token,
+            "to": "unknown-contact@mezame.example.jp",
+            "contact": "nobody@example.jp",
+        },
+    )
+    assert unknown.status_code == 400 and "nobody@example.jp" in unescape(unknown.text)
+    site.handler.refuse_rcpt = lambda _address: "550 5.1.1 No such user here"
+    try:
+        refused = c.post(
+            f"{url}/test-send",
+            data={"csrf_token": token, "to": "gone@mezame.example.jp", "contact": ""},
+        )
+    finally:
+        site.handler.refuse_rcpt = lambda _address: None
+    assert refused.status_code == 502 and "No such user here" in refused.text
+    assert site.handler.to("unknown-contact@mezame.example.jp") == []
+    assert site.handler.to("gone@mezame.example.jp") == []

@@ -346,29 +346,21 @@ def template_test_send(
             )
         )
     except (NotFoundError, ValueError) as exc:
-        return _editor(
-            request,
-            session,
-            pages,
-            user,
-            template=found,
-            form=EditorForm.of(found),
-            contact=contact,
-            error=str(exc),
-            status_code=400,
-        )
-    if delivery.result.value != "accepted":
+        problem, status = str(exc), 400
+    else:
+        if delivery.result.value == "accepted":
+            request.session["flash_template"] = f"sent:{address}"
+            return RedirectResponse(f"/templates/{template_id}", status_code=303)
         problem = f"{delivery.result.value} {delivery.code or ''} {delivery.reply}".strip()
-        return _editor(
-            request,
-            session,
-            pages,
-            user,
-            template=found,
-            form=EditorForm.of(found),
-            contact=contact,
-            error=problem,
-            status_code=502,
-        )
-    request.session["flash_template"] = f"sent:{address}"
-    return RedirectResponse(f"/templates/{template_id}", status_code=303)
+        status = 502  # the SMTP server refused: not the user's input
+    return _editor(
+        request,
+        session,
+        pages,
+        user,
+        template=found,
+        form=EditorForm.of(found),
+        contact=contact,
+        error=problem,
+        status_code=status,
+    )
