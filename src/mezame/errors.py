@@ -17,3 +17,7 @@ class PermissionDeniedError(MezameError):
 
 class InvalidInputError(MezameError):
     """Input that cannot be used as given; the message says what and where."""
+
+
+class ConflictError(InvalidInputError):
+    """The record's state does not allow the action now (a stopped campaign cannot be sent)."""

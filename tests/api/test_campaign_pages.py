@@ -156,6 +156,7 @@ def test_marketing_creates_a_draft_with_a_goal(site: Site) -> None:
     page = site.client.get(created.headers["location"]).text
     assert "12月 お久しぶりです" in page and "下書き" in page and "今すぐ配信" in page
     assert "配信後10日以内の返信" in page
+    assert 'id="sequence-steps"' not in page  # one mail: no table of steps
     broken = site.client.post("/campaigns", data={**data, "html": "{% for %}"})
     assert broken.status_code == 400 and "mail 1" in broken.text
 
@@ -277,6 +278,31 @@ def test_a_draft_is_scheduled_in_japan_time(site: Site) -> None:
     assert past.status_code == 400 and "is in the past" in past.text
 
 
+def test_a_recurring_campaign_is_never_sent_itself(site: Site) -> None:
+    _login(site.client, "marketing")
+    form = site.client.get("/campaigns/new").text
+    created = site.client.post(
+        "/campaigns",
+        data={
+            "csrf_token": _token(form),
+            "name": "月刊ニュースレター",
+            "kind": "recurring",
+            "subject": "今月のお知らせ",
+            "html": "<p>今月のワンポイント</p>",
+            "monthly_day": "1",
+            "monthly_time": "09:00",
+        },
+        follow_redirects=False,
+    )
+    assert created.status_code == 303
+    url = created.headers["location"]
+    page = site.client.get(url).text
+    assert "今すぐ配信" not in page and f'action="{url}/send"' not in page  # its runs are sent
+    refused = site.client.post(f"{url}/send", data={"csrf_token": _token(page)})
+    assert refused.status_code == 400 and "each month&#39;s run is sent" in refused.text
+    assert site.huey.pending_count() == 0
+
+
 # ---------------------------------------------------------------------------------------------
 # A step sequence built on the page: the rows go through campaigns.kinds.check_steps.
 
@@ -360,7 +386,17 @@ def test_marketing_builds_a_three_step_sequence_with_waits_and_branches(site: Si
     assert [st.then_seasonal for st in steps] == [False, False, True]
     assert steps[0].subject == "{{ contact.name }}様 資料のご案内"  # the template's own
     assert steps[2].subject == "念のためのご連絡"  # overridden on the page
-    assert "資料請求のフォロー" in site.client.get(created.headers["location"]).text
+    page = site.client.get(created.headers["location"]).text
+    assert "資料請求のフォロー" in page and "ステップ配信のメール" in page
+    # The campaign's page lists the mails: when each goes out and to whom.
+    rows = dict(re.findall(r'<tr id="sequence-step-(\d)">(.*?)</tr>', page, re.S))
+    assert sorted(rows) == ["1", "2", "3"]
+    assert "配信開始時" in rows["1"] and "配信対象の全員" in rows["1"]
+    assert "前のメールの2日後" in rows["2"] and "クリックされたらその時点で" in rows["2"]
+    assert "前のメールを開封した人だけ" in rows["2"] and "反応がなければ" not in rows["2"]
+    assert "念のためのご連絡" in rows["3"] and "前のメールの7日後" in rows["3"]
+    assert "前のメールのリンクをクリックしていない人だけ" in rows["3"]
+    assert "反応がなければ季節ごとに" in rows["3"]
 
 
 def test_a_bad_step_is_named_and_what_was_typed_is_kept(site: Site) -> None:

@@ -11,10 +11,11 @@ from mezame import __version__
 from mezame.api import v1
 from mezame.config import Settings
 from mezame.db import make_engine
-from mezame.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from mezame.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 
 _STATUS_FOR_ERROR: dict[type[Exception], int] = {
     InvalidInputError: 422,
+    ConflictError: 409,  # an InvalidInputError too: the handler of the closest class answers
     NotFoundError: 404,
     PermissionDeniedError: 403,
 }

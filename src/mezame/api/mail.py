@@ -1,4 +1,4 @@
-"""Mail endpoints: the bounce/complaint webhook, campaign progress, pause and stop."""
+"""Mail endpoints: the bounce/complaint webhook, campaign progress, send, pause and stop."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from mezame.mail.bounces import BounceKind, FailedRecipient
 from mezame.mail.compliance import ConsentPolicy, SuppressionReason
 from mezame.models import Suppression
 from mezame.policy.service import load_policy, save_policy
+from mezame.queue import queue_campaign_send
 from mezame.web.i18n import choose_locale, translations
 
 router = APIRouter(tags=["mail"])
@@ -141,6 +142,24 @@ def _progress(session: DbSession, campaign_id: int) -> CampaignProgressOut:
 @router.get("/campaigns/{campaign_id}/progress", response_model=CampaignProgressOut)
 def campaign_progress(campaign_id: int, session: DbSession, _user: AnyUser) -> CampaignProgressOut:
     """Send-log counts by status, and the sends whose outcome is unknown."""
+    return _progress(session, campaign_id)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/send",
+    status_code=202,
+    response_model=CampaignProgressOut,
+    responses={409: {"description": "Stopped, finished or recurring: it cannot be sent"}},
+)
+def send_campaign(
+    campaign_id: int, session: DbSession, _user: MarketingUser
+) -> CampaignProgressOut:
+    """Send now, or resume a paused campaign: the audience is frozen if it is not yet, and
+    the worker's `send_campaign` task sends it. Repeating the request does no harm."""
+    campaigns.start_sending(session, campaign_id=campaign_id, as_of=datetime.now(UTC))
+    # Queued only once the status change is committed, so the worker sees `sending`.
+    session.commit()
+    queue_campaign_send(campaign_id)
     return _progress(session, campaign_id)
 
 

@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from mezame.campaigns.status import CampaignStatus
 from mezame.messages import N_
 
 
@@ -133,8 +134,34 @@ class Recurrence(BaseModel):
             year, month = (year, month - 1) if month > 1 else (year - 1, 12)
         return None
 
+    def next_at(self, moment: datetime) -> datetime:
+        """The first occurrence at or after `moment`, in UTC."""
+        local = moment.astimezone(ZoneInfo(self.timezone))
+        year, month = local.year, local.month
+        at = self.occurrence(year, month)
+        if at < moment:
+            year, month = (year, month + 1) if month < 12 else (year + 1, 1)
+            at = self.occurrence(year, month)
+        return at
+
     def describe(self) -> str:
         return f"monthly:{self.day}@{self.hour:02d}:{self.minute:02d}"
+
+
+def next_run_at(
+    *,
+    kind: str,
+    status: str,
+    scheduled_at: datetime | None,
+    recurrence: Recurrence | None,
+    now: datetime,
+) -> datetime | None:
+    """When a scheduled campaign next starts: its start time, or its next monthly run."""
+    if status != CampaignStatus.SCHEDULED or scheduled_at is None:
+        return None
+    if kind == CampaignKind.RECURRING and recurrence is not None:
+        return recurrence.next_at(max(now, scheduled_at))
+    return scheduled_at
 
 
 MAX_WAIT_DAYS = 365

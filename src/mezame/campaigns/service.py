@@ -1,4 +1,4 @@
-"""Campaigns and their send log: create, freeze the audience, pause, stop, and report.
+"""Campaigns and their send log: create, freeze the audience, start, pause, stop, and report.
 
 Freezing the audience writes one row per (campaign, step, contact) in a single
 INSERT … SELECT, so a million-contact audience never passes through Python. Contacts
@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from mezame.cadence.service import freeze_restraint
 from mezame.campaigns.kinds import Branch, CampaignKind, Recurrence, WaitEvent
-from mezame.campaigns.status import CampaignStatus, SendStatus, can_move_campaign
+from mezame.campaigns.status import STARTABLE, CampaignStatus, SendStatus, can_move_campaign
 from mezame.compliance.service import mailable_rules, normalised_email
-from mezame.errors import InvalidInputError, NotFoundError
+from mezame.errors import ConflictError, InvalidInputError, NotFoundError
 from mezame.ingest.service import dialect_insert
 from mezame.mail.render import TemplateProblem, compile_content
 from mezame.models import Campaign, CampaignSend, CampaignStep, Contact
@@ -265,6 +265,38 @@ def move_campaign(session: Session, *, campaign_id: int, to: CampaignStatus) -> 
         )
     session.flush()
     return campaign
+
+
+def freeze_first_audience(
+    session: Session, *, campaign_id: int, as_of: datetime
+) -> AudienceCounts | None:
+    """Freeze the first mail's audience unless the campaign has send rows (then None)."""
+    has_rows = session.scalar(
+        select(CampaignSend.id).where(CampaignSend.campaign_id == campaign_id).limit(1)
+    )
+    if has_rows is not None:
+        return None
+    return freeze_audience(session, campaign_id=campaign_id, as_of=as_of)
+
+
+def start_sending(session: Session, *, campaign_id: int, as_of: datetime) -> Campaign:
+    """Send now, or resume a paused campaign: its audience frozen if not yet, then `sending`.
+
+    The caller commits, then queues the sender (`mezame.queue.queue_campaign_send`), so
+    that the worker finds the campaign sending.
+    """
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status not in STARTABLE:
+        raise ConflictError(
+            f"campaign {campaign_id} is {campaign.status}: cannot become sending "
+            "(only a draft, scheduled or paused campaign is sent or resumed)"
+        )
+    if campaign.kind == CampaignKind.RECURRING:
+        raise ConflictError(
+            f"campaign {campaign_id} is recurring: each month's run is sent, never the campaign"
+        )
+    freeze_first_audience(session, campaign_id=campaign_id, as_of=as_of)
+    return move_campaign(session, campaign_id=campaign_id, to=CampaignStatus.SENDING)
 
 
 def pause_campaign(session: Session, *, campaign_id: int) -> Campaign:

@@ -70,6 +70,12 @@ SEND_TRANSITIONS: dict[SendStatus, frozenset[SendStatus]] = {
     SendStatus.CANCELLED: frozenset(),
 }
 
+# What "send now" may start or resume. `sending` is there so that a repeated request (a
+# retry after a timeout) is harmless: the sender's lease lets one run send at a time.
+STARTABLE = frozenset(
+    {CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.PAUSED, CampaignStatus.SENDING}
+)
+
 # Rows a sender may still put on the wire.
 OPEN_SEND_STATUSES = frozenset({SendStatus.PENDING, SendStatus.CLAIMED})
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from mezame.adapters.mail import link_signer, sender_parts
@@ -25,7 +25,6 @@ from mezame.campaigns.kinds import Recurrence, parse_steps
 from mezame.cli.app import EXIT_BAD_INPUT, app, console, engine, err_console, unit_of_work
 from mezame.config import Settings, get_settings
 from mezame.errors import MezameError, NotFoundError
-from mezame.models import CampaignSend
 from mezame.policy.service import load_policy
 from mezame.recipients.service import recipient_for_contact
 from mezame.scheduling.service import waiting_until
@@ -158,14 +157,10 @@ def campaign_send(
     or held back by the contact policy are skipped, each with its reason in the log."""
     settings = get_settings()
     with unit_of_work() as session:
-        campaign = campaigns.get_campaign(session, campaign_id)
-        has_rows = session.scalar(
-            select(CampaignSend.id).where(CampaignSend.campaign_id == campaign_id).limit(1)
+        counts = campaigns.freeze_first_audience(
+            session, campaign_id=campaign_id, as_of=datetime.now(UTC)
         )
-        if has_rows is None:
-            counts = campaigns.freeze_audience(
-                session, campaign_id=campaign.id, as_of=datetime.now(UTC)
-            )
+        if counts is not None:
             console.print(f"audience: {counts.queued:,} to send, {counts.skipped:,} skipped")
         total = sum(campaigns.campaign_progress(session, campaign_id=campaign_id).counts.values())
         cadence = load_policy(session, CadencePolicy)

@@ -15,11 +15,15 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mezame.api.deps import DbSession
 from mezame.campaigns import service as campaigns
+from mezame.campaigns.definition.service import (
+    StepTemplatesMissing,
+    create_from_plan,
+    read_definition,
+)
 from mezame.campaigns.kinds import (
     BRANCH_LABELS,
     MAX_WAIT_DAYS,
@@ -30,14 +34,13 @@ from mezame.campaigns.kinds import (
     StepProblem,
     StepsInvalid,
     WaitEvent,
-    check_steps,
 )
 from mezame.campaigns.kpis import DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, ConversionGoal, format_rate
+from mezame.campaigns.plan import CampaignPlan, read_plan
 from mezame.campaigns.stats import service as stats
 from mezame.campaigns.stats.service import DayStats
 from mezame.campaigns.status import CampaignStatus
 from mezame.errors import InvalidInputError, NotFoundError
-from mezame.models import Campaign, CampaignSend
 from mezame.vocabulary import Role
 from mezame.web.auth import MarketingPageUser, Pages, TeamUser
 from mezame.web.forms import FieldError
@@ -202,16 +205,21 @@ def _detail(
     except NotFoundError:
         return pages.render(request, "error.html", {"status": 404}, status_code=404)
     progress = campaigns.campaign_progress(session, campaign_id=campaign_id)
-    campaign = campaigns.get_campaign(session, campaign_id)
+    defined = read_definition(session, campaign_id, now=datetime.now(UTC))
     context = {
         **_common(),
         "stats": found,
-        "scheduled_at": campaign.scheduled_at,
+        "scheduled_at": defined.scheduled_at,
+        # A sequence's mails: when each goes out and to whom.
+        "sequence": defined.steps if defined.kind == CampaignKind.SEQUENCE else [],
+        "branch_labels": BRANCH_LABELS,
+        "wait_labels": WAIT_LABELS,
         "progress": progress,
         "send_status_labels": SEND_STATUS_LABELS,
         "chart": daily_chart(found.daily),
         "can_edit": _can_edit(user),
-        "can_send": found.status in SENDABLE,
+        # A recurring campaign is never sent itself: its monthly runs are.
+        "can_send": found.status in SENDABLE and found.kind != CampaignKind.RECURRING,
         "can_pause": found.status in PAUSABLE,
         "can_stop": found.status in STOPPABLE,
         "can_schedule": found.status == CampaignStatus.DRAFT.value,
@@ -249,7 +257,7 @@ def _act(
 ) -> Response:
     try:
         if action == "send":
-            _send(session, campaign_id)
+            campaigns.start_sending(session, campaign_id=campaign_id, as_of=datetime.now(UTC))
         elif action == "pause":
             campaigns.pause_campaign(session, campaign_id=campaign_id)
         else:
@@ -267,16 +275,6 @@ def _act(
         queue_campaign_send(campaign_id)
     request.session["flash_campaign"] = action
     return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
-
-
-def _send(session: Session, campaign_id: int) -> None:
-    """Freeze the audience of the first mail if not done yet, then mark it sending."""
-    has_rows = session.scalar(
-        select(CampaignSend.id).where(CampaignSend.campaign_id == campaign_id).limit(1)
-    )
-    if has_rows is None:
-        campaigns.freeze_audience(session, campaign_id=campaign_id, as_of=datetime.now(UTC))
-    campaigns.move_campaign(session, campaign_id=campaign_id, to=CampaignStatus.SENDING)
 
 
 @router.post("/campaigns/{campaign_id}/send")
@@ -397,8 +395,9 @@ def _new_page(
 
 # ---------------------------------------------------------------------------------------------
 # A step sequence's mails: a fixed number of rows in the plain form (static/campaign_new.js only
-# hides the unused ones). Each row becomes a dict that campaigns.kinds.check_steps validates,
-# the same rules as a steps file; this page only reads the rows and words the problems.
+# hides the unused ones). Each row becomes a dict that the campaign's plan carries to the
+# service (campaigns.kinds.check_steps: the same rules as a steps file and the API); this page
+# only reads the rows and words the problems.
 
 STEP_ROWS = 5
 STEP_FIELDS = ("template", "subject", "wait_days", "wait_until", "branch", "then_seasonal")
@@ -482,39 +481,23 @@ def _step_error(problem: StepProblem) -> tuple[str, FieldError]:
     return field, FieldError(problem.message)
 
 
-class StepErrors(Exception):
-    """The form's step rows have problems: per row number (as shown), per field."""
-
-    def __init__(self, errors: dict[int, dict[str, FieldError]]) -> None:
-        super().__init__("step errors")
-        self.errors = errors
+def _step_numbers(rows: list[dict[str, str]]) -> list[int]:
+    """The rows that are mails: the filled ones, and the first always."""
+    return [n for n, row in enumerate(rows, start=1) if n == 1 or not _is_blank(row)]
 
 
-def _sequence_steps(session: Session, rows: list[dict[str, str]]) -> list[campaigns.StepContent]:
-    """The mails of the filled rows (the first row always counts), checked by check_steps."""
-    from mezame.templates.service import sequence_step
-
-    numbers = [n for n, row in enumerate(rows, start=1) if n == 1 or not _is_blank(row)]
+def _step_errors(
+    numbers: list[int], exc: StepsInvalid | StepTemplatesMissing
+) -> dict[int, dict[str, FieldError]]:
+    """The service's problems with the sequence, per row number and form field."""
     errors: dict[int, dict[str, FieldError]] = {}
-
-    def note(number: int, field: str, error: FieldError) -> None:
-        errors.setdefault(number, {}).setdefault(field, error)
-
-    try:
-        specs = check_steps([_spec_item(rows[n - 1]) for n in numbers])
-    except StepsInvalid as exc:
-        for problem in exc.problems:
-            note(numbers[problem.step - 1], *_step_error(problem))
-        raise StepErrors(errors) from None
-    contents = []
-    for number, spec in zip(numbers, specs, strict=True):
-        try:
-            contents.append(sequence_step(session, spec))
-        except NotFoundError:
-            note(number, "template", FieldError(_GONE_TEMPLATE))
-    if errors:
-        raise StepErrors(errors)
-    return contents
+    if isinstance(exc, StepsInvalid):
+        found = [(p.step, *_step_error(p)) for p in exc.problems]
+    else:
+        found = [(step, "template", FieldError(_GONE_TEMPLATE)) for step in exc.missing]
+    for step, field, error in found:
+        errors.setdefault(numbers[step - 1], {}).setdefault(field, error)
+    return errors
 
 
 def _segments(session: Session) -> list[tuple[int, str]]:
@@ -563,9 +546,16 @@ def create_campaign(
         "monthly_day": monthly_day,
         "monthly_time": monthly_time,
     }
+    numbers = _step_numbers(steps)
     try:
-        campaign = _create(session, user, form, steps, _tz(request))
-    except StepErrors as exc:
+        campaign = create_from_plan(
+            session,
+            _plan(form, steps, numbers, _tz(request)),
+            user_id=user.id,
+            tz=_tz(request),
+            now=datetime.now(UTC),
+        )
+    except (StepsInvalid, StepTemplatesMissing) as exc:
         session.rollback()
         return _new_page(
             request,
@@ -573,7 +563,7 @@ def create_campaign(
             pages,
             form=form,
             steps=steps,
-            step_errors=exc.errors,
+            step_errors=_step_errors(numbers, exc),
             status_code=400,
         )
     except (InvalidInputError, NotFoundError) as exc:
@@ -609,46 +599,26 @@ def _recurrence(form: dict[str, str]) -> Recurrence:
         raise InvalidInputError(f"monthly: day 1–28 and a time HH:MM ({exc})") from None
 
 
-def _create(
-    session: Session,
-    user: Viewer,
-    form: dict[str, str],
-    rows: list[dict[str, str]],
-    tz: ZoneInfo,
-) -> Campaign:
-    from mezame.scheduling.service import schedule_campaign
-    from mezame.segments.service import get_segment
-    from mezame.templates.service import get_template, step_content
-
-    segment = _number(form["segment_id"], "segment")
-    if segment is not None:
-        get_segment(session, segment)  # NotFoundError names it
-    if form["kind"] == CampaignKind.SEQUENCE.value:
-        steps = _sequence_steps(session, rows)
-    else:
-        template = _number(form["template_id"], "template")
-        if template is not None:
-            steps = [step_content(get_template(session, template))]
-        elif form["subject"].strip() and form["html"].strip():
-            steps = [campaigns.StepContent(subject=form["subject"], html=form["html"])]
-        else:
-            raise InvalidInputError("mail: choose a template, or write a subject and an HTML body")
-    recurring = form["kind"] == CampaignKind.RECURRING.value
-    campaign = campaigns.create_campaign(
-        session,
-        name=form["name"],
-        steps=steps,
-        kind=form["kind"],
-        user_id=user.id,
-        segment_id=segment,
-        recurrence=_recurrence(form) if recurring else None,
-    )
-    stats.set_conversion_goal(
-        session, campaign_id=campaign.id, goal=form["goal"], days=int(form["window_days"])
-    )
-    now = datetime.now(UTC)
-    if form["send_at"] or recurring:
-        # A recurring campaign is scheduled at once: its runs start on each occurrence.
-        at = _local_time(form["send_at"], tz, "send at") if form["send_at"] else now
-        schedule_campaign(session, campaign_id=campaign.id, at=at, now=now)
-    return campaign
+def _plan(
+    form: dict[str, str], rows: list[dict[str, str]], numbers: list[int], tz: ZoneInfo
+) -> CampaignPlan:
+    """The form as a plan. The form shows every mail field: a sequence takes its rows, else a
+    chosen template wins over a subject and body typed beside it."""
+    kind = form["kind"]
+    data: dict[str, Any] = {
+        "name": form["name"],
+        "kind": kind,
+        "segment_id": _number(form["segment_id"], "segment"),
+        "goal": form["goal"],
+        "window_days": int(form["window_days"]),
+        "send_at": _local_time(form["send_at"], tz, "send at") if form["send_at"] else None,
+    }
+    if kind == CampaignKind.SEQUENCE.value:
+        data["steps"] = [_spec_item(rows[n - 1]) for n in numbers]
+    elif (template := _number(form["template_id"], "template")) is not None:
+        data["template_id"] = template
+    elif form["subject"].strip() and form["html"].strip():
+        data |= {"subject": form["subject"], "html": form["html"]}
+    if kind == CampaignKind.RECURRING.value:
+        data["recurrence"] = _recurrence(form)
+    return read_plan(data)
