@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("dev-insecure-change-me")
     # Run the queue consumer inside `mezame serve` (embedded mode); off when workers run apart.
     embedded_worker: bool = True
+    # Reverse proxies whose X-Forwarded-For / -Proto are believed (comma-separated IPs or
+    # networks, "*" for any): behind one, the login throttle must see the client's address,
+    # not the proxy's, or one guesser would lock everybody out.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

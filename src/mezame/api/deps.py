@@ -8,9 +8,12 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
-from mezame.accounts.service import user_for_token
+from mezame.accounts.service import user_for_session, user_for_token
 from mezame.models import User
 from mezame.vocabulary import Role
+
+# The login cookie's copy of users.session_epoch: a different one means "logged out everywhere".
+SESSION_EPOCH = "session_epoch"
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -36,10 +39,13 @@ def current_user(request: Request, session: DbSession) -> User:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked API token")
         request.state.via_token = True
         return user
-    user_id = request.session.get("user_id")
-    if user_id is not None:
-        user = session.get(User, user_id)
-        if user is not None and user.is_active:
+    if "user_id" in request.session:
+        user = user_for_session(
+            session,
+            user_id=request.session["user_id"],
+            epoch=request.session.get(SESSION_EPOCH),
+        )
+        if user is not None:
             request.state.via_token = False
             return user
         request.session.clear()

@@ -18,7 +18,14 @@ def serve_forever(*, host: str, port: int, with_worker: bool) -> None:
 
         consumer = start_embedded_consumer(get_huey())
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+        )
     finally:
         if consumer is not None:
             consumer.stop(graceful=True)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
+from rich.table import Table
 
 from mezame.accounts import service as accounts
 from mezame.cli.app import app, console, engine, err_console, unit_of_work
+from mezame.config import get_settings
 from mezame.db import migrate
+from mezame.dormancy.priority import format_day
 from mezame.vocabulary import Role
 
 user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
@@ -42,6 +46,75 @@ def user_add(
             session, email=email, name=name or email, role=role, password=password, locale=locale
         )
     console.print(f"user [bold]{user.email}[/bold] added with role {user.role}")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Everyone with an account: role, whether they can log in, when they last did."""
+    tz = ZoneInfo(get_settings().timezone)
+    with unit_of_work() as session:
+        users = accounts.list_users(session)
+    table = Table(title=f"ユーザー ({len(users):,} 人)")
+    for column in ("メールアドレス", "名前", "ロール", "有効", "最終ログイン"):
+        table.add_column(column)
+    for user in users:
+        last_login = user.last_login_at
+        table.add_row(
+            user.email,
+            user.name,
+            user.role,
+            "有効" if user.is_active else "無効",
+            format_day(last_login.astimezone(tz).date(), "ja") if last_login else "—",
+        )
+    console.print(table)
+
+
+@user_app.command("password")
+def user_password(
+    email: Annotated[str, typer.Argument(help="The user's login email.")],
+    password: Annotated[
+        str | None, typer.Option(help="The new password; asked twice, hidden, when omitted.")
+    ] = None,
+) -> None:
+    """Set a new password; every session of the user ends."""
+    with unit_of_work() as session:
+        accounts.user_by_email(session, email)  # an unknown email is said before any prompt
+    if password is None:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with unit_of_work() as session:
+        user = accounts.user_by_email(session, email)
+        accounts.set_password(session, user, password)
+    console.print(f"password of [bold]{user.email}[/bold] changed; their sessions ended")
+
+
+@user_app.command("deactivate")
+def user_deactivate(email: Annotated[str, typer.Argument(help="The user's login email.")]) -> None:
+    """Stop a user from logging in, at once: their sessions end and their API tokens stop."""
+    with unit_of_work() as session:
+        user = accounts.user_by_email(session, email)
+        accounts.set_active(session, user, False)
+    console.print(f"user [bold]{user.email}[/bold] deactivated")
+
+
+@user_app.command("activate")
+def user_activate(email: Annotated[str, typer.Argument(help="The user's login email.")]) -> None:
+    """Let a deactivated user log in again."""
+    with unit_of_work() as session:
+        user = accounts.user_by_email(session, email)
+        accounts.set_active(session, user, True)
+    console.print(f"user [bold]{user.email}[/bold] activated")
+
+
+@user_app.command("role")
+def user_role(
+    email: Annotated[str, typer.Argument(help="The user's login email.")],
+    role: Annotated[Role, typer.Argument(help="admin, marketing or sales.")],
+) -> None:
+    """Give a user another role; they log in again under it."""
+    with unit_of_work() as session:
+        user = accounts.user_by_email(session, email)
+        accounts.set_role(session, user, role)
+    console.print(f"user [bold]{user.email}[/bold] now has role {user.role}")
 
 
 @token_app.command("create")

@@ -1,6 +1,6 @@
 """Every table mezame stores, in one package so relationships resolve without import cycles."""
 
-from mezame.models.accounts import ApiToken, ImportRun, User
+from mezame.models.accounts import ApiToken, ImportRun, LoginAttempt, User
 from mezame.models.base import Base, UTCDateTime, utcnow
 from mezame.models.campaigns import Campaign, CampaignSend, CampaignStep, Suppression
 from mezame.models.cleaning import DuplicateDecision, Merge, MergedRecord, MergeMovedRow
@@ -28,6 +28,7 @@ __all__ = [
     "DuplicateDecision",
     "EngagementEvent",
     "ImportRun",
+    "LoginAttempt",
     "MailTemplate",
     "Merge",
     "MergeMovedRow",

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from mezame.accounts.service import authenticate
-from mezame.api.deps import DbSession
-from mezame.models import User
+from mezame.accounts.rules import wait_minutes
+from mezame.accounts.service import log_in, user_for_session
+from mezame.api.deps import SESSION_EPOCH, DbSession
+from mezame.models import User, utcnow
 from mezame.vocabulary import Role
 from mezame.web.csrf import new_csrf_token
 from mezame.web.i18n import LOCALES
 from mezame.web.render import Renderer, Viewer
 
 router = APIRouter(include_in_schema=False)
+
+# Set by "log out everywhere": the login form says why the user sees it again.
+FLASH_LOGGED_OUT_EVERYWHERE = "flash_logged_out_everywhere"
 
 
 class LoginRequired(Exception):
@@ -33,10 +39,15 @@ def page_user(*roles: Role) -> Callable[..., Viewer]:
     allowed = {r.value for r in roles} | {Role.ADMIN.value}
 
     def check(request: Request, session: DbSession) -> Viewer:
-        user_id = request.session.get("user_id")
-        user = session.get(User, user_id) if user_id is not None else None
-        if user is None or not user.is_active:
+        user = user_for_session(
+            session,
+            user_id=request.session.get("user_id"),
+            epoch=request.session.get(SESSION_EPOCH),
+        )
+        if user is None:
+            # Unknown, deactivated, or logged out everywhere since: the login is forgotten.
             request.session.pop("user_id", None)
+            request.session.pop(SESSION_EPOCH, None)
             raise LoginRequired
         viewer = Viewer.of(user)
         request.state.user = viewer
@@ -73,6 +84,42 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def client_ip(request: Request) -> str:
+    """The address the throttle counts: the peer, or what a trusted reverse proxy forwarded
+    (uvicorn rewrites the peer for MEZAME_FORWARDED_ALLOW_IPS; see cli/serving.py)."""
+    return (request.client.host if request.client else "")[:45]
+
+
+def start_session(request: Request, user: User) -> None:
+    """A fresh session for this user: nothing from before survives, the CSRF token included."""
+    locale = request.session.get("locale")
+    request.session.clear()
+    request.session["user_id"] = user.id
+    request.session[SESSION_EPOCH] = user.session_epoch
+    if locale is not None:
+        request.session["locale"] = locale
+    new_csrf_token(request.session)
+
+
+def too_many_attempts(
+    request: Request,
+    pages: Renderer,
+    template: str,
+    context: dict[str, object],
+    retry_at: datetime,
+) -> Response:
+    """The throttle's refusal (429), telling roughly when to try again."""
+    now = utcnow()
+    seconds = max(1, math.ceil((retry_at - now).total_seconds()))
+    return pages.render(
+        request,
+        template,
+        {**context, "retry_minutes": wait_minutes(retry_at, now)},
+        status_code=429,
+        headers={"Retry-After": str(seconds)},
+    )
+
+
 def login_url(next_path: str) -> str:
     """The login form, returning to `next_path` afterwards."""
     return "/login?" + urlencode({"next": next_path}) if next_path != "/" else "/login"
@@ -83,7 +130,12 @@ def login_form(request: Request, pages: Pages, next: str = "/") -> Response:
     """The login form (already logged in: straight on)."""
     if request.session.get("user_id") is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return pages.render(request, "login.html", {"next": safe_next(next), "error": None})
+    context = {
+        "next": safe_next(next),
+        "error": None,
+        "logged_out_everywhere": request.session.pop(FLASH_LOGGED_OUT_EVERYWHERE, False),
+    }
+    return pages.render(request, "login.html", context)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -96,21 +148,17 @@ def login(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     """Check the password; on success start a fresh session and go where the user was headed."""
-    user = authenticate(session, email=email, password=password)
-    if user is None:
-        # One message for unknown email and wrong password alike: no account discovery.
-        return pages.render(
-            request,
-            "login.html",
-            {"next": safe_next(next), "error": "invalid", "email": email},
-            status_code=400,
+    check = log_in(session, email=email, password=password, client_ip=client_ip(request))
+    context = {"next": safe_next(next), "email": email}
+    if check.retry_at is not None:
+        # Before any password check and whether or not the account exists: no discovery.
+        return too_many_attempts(
+            request, pages, "login.html", {**context, "error": "throttled"}, check.retry_at
         )
-    locale = request.session.get("locale")
-    request.session.clear()  # rotate: nothing from before the login survives, token included
-    request.session["user_id"] = user.id
-    if locale is not None:
-        request.session["locale"] = locale
-    new_csrf_token(request.session)
+    if check.user is None:
+        # One message for unknown email and wrong password alike: no account discovery.
+        return pages.render(request, "login.html", {**context, "error": "invalid"}, status_code=400)
+    start_session(request, check.user)
     return RedirectResponse(safe_next(next), status_code=303)
 
 

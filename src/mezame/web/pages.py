@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from mezame.config import Settings
 from mezame.web import (
+    account,
     auth,
     cadence,
     campaigns,
@@ -39,6 +40,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         name="static",
     )
     app.include_router(auth.router)
+    app.include_router(account.router)
     app.include_router(views.router)
     app.include_router(public.router)
     app.include_router(reactivation.router)

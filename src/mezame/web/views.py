@@ -8,15 +8,17 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
-from mezame.accounts.service import MIN_PASSWORD_LENGTH, create_user
+from mezame.accounts import service as accounts
+from mezame.accounts.rules import MIN_PASSWORD_LENGTH
 from mezame.api.deps import DbSession
 from mezame.customers import service as customers
 from mezame.errors import InvalidInputError, NotFoundError
 from mezame.models import User
 from mezame.vocabulary import Role
 from mezame.web.auth import AdminPageUser, Pages, TeamUser
+from mezame.web.forms import FieldError
+from mezame.web.labels import N_
 
 router = APIRouter(include_in_schema=False)
 
@@ -137,6 +139,13 @@ def contact(
     return pages.render(request, "contact.html", {"contact": detail, "timeline": timeline})
 
 
+_FLASH_USER_CHANGED = "flash_user_changed"
+_LAST_ADMIN = N_(
+    "%(email)s is the last active admin. Make another user admin first, so that someone can "
+    "still manage users."
+)
+
+
 def _users_page(
     request: Request,
     session: DbSession,
@@ -144,18 +153,20 @@ def _users_page(
     *,
     error: str | None = None,
     form: dict[str, str] | None = None,
+    refused: FieldError | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    users = session.scalars(select(User).order_by(User.id)).all()
     return pages.render(
         request,
         "admin_users.html",
         {
-            "users": users,
+            "users": accounts.list_users(session),
             "roles": [r.value for r in Role],
             "error": error,
             "form": form or {"email": "", "name": "", "role": Role.MARKETING.value},
             "created": request.session.pop("flash_user_created", None),
+            "changed": request.session.pop(_FLASH_USER_CHANGED, None),
+            "refused": refused,
             "min_password_length": MIN_PASSWORD_LENGTH,
         },
         status_code=status_code,
@@ -183,7 +194,7 @@ def admin_add_user(
 ) -> Response:
     """Add a user, then show the list again (post/redirect/get)."""
     try:
-        user = create_user(
+        user = accounts.create_user(
             session,
             email=email,
             name=name.strip() or email,
@@ -196,3 +207,54 @@ def admin_add_user(
         return _users_page(request, session, pages, error=str(exc), form=form, status_code=400)
     request.session["flash_user_created"] = user.email
     return RedirectResponse("/admin/users", status_code=303)
+
+
+def _change_user(
+    request: Request,
+    session: DbSession,
+    pages: Pages,
+    user_id: int,
+    change: Callable[[User], None],
+) -> Response:
+    """Apply one admin change to a user, then show the list again (post/redirect/get)."""
+    try:
+        user = accounts.get_user(session, user_id)
+    except NotFoundError:
+        return _not_found(request, pages)
+    try:
+        change(user)
+    except accounts.LastAdminError:
+        refused = FieldError(_LAST_ADMIN, {"email": user.email})
+        return _users_page(request, session, pages, refused=refused, status_code=400)
+    request.session[_FLASH_USER_CHANGED] = user.email
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/role", response_class=HTMLResponse)
+def admin_set_role(
+    request: Request,
+    session: DbSession,
+    pages: Pages,
+    _user: AdminPageUser,
+    user_id: int,
+    role: Annotated[Role, Form()],
+) -> Response:
+    """Give a user another role; their sessions end, so the new role holds from the next page."""
+    return _change_user(
+        request, session, pages, user_id, lambda user: accounts.set_role(session, user, role)
+    )
+
+
+@router.post("/admin/users/{user_id}/active", response_class=HTMLResponse)
+def admin_set_active(
+    request: Request,
+    session: DbSession,
+    pages: Pages,
+    _user: AdminPageUser,
+    user_id: int,
+    active: Annotated[bool, Form()],
+) -> Response:
+    """Deactivate a user (logged out at once, API tokens stop working) or let them back in."""
+    return _change_user(
+        request, session, pages, user_id, lambda user: accounts.set_active(session, user, active)
+    )
