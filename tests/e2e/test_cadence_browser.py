@@ -47,9 +47,15 @@ def test_edit_the_contact_policy(served_engine: tuple[str, Engine]) -> None:
             page.get_by_label("メールアドレス").fill(EMAIL)
             page.get_by_label("パスワード").fill(PASSWORD)
             page.get_by_role("button", name="ログイン").click()
-            page.get_by_role("navigation", name="メインメニュー").get_by_role(
-                "link", name="配信ルール"
-            ).click()
+            menu = page.get_by_role("navigation", name="メインメニュー")
+            policy_link = menu.get_by_role("link", name="配信ルール")
+            expect(policy_link).to_be_hidden()  # in the メール配信 menu, closed
+            menu.locator("summary", has_text="メール配信").click()
+            expect(policy_link).to_be_visible()
+            page.keyboard.press("Escape")
+            expect(policy_link).to_be_hidden()
+            menu.locator("summary", has_text="メール配信").click()
+            policy_link.click()
             expect(page.locator("h1")).to_have_text("配信ルール")
             expect(page.locator("#sum-monthly")).to_have_text("月1回まで（前回から25日以上空ける）")
 

@@ -65,7 +65,10 @@ def test_review_queue_merge_undo_and_not_duplicate(base_url: str, sqlite_engine:
             page.get_by_label("パスワード").fill(PASSWORD)
             page.get_by_role("button", name="ログイン").click()
             expect(page).to_have_url(f"{base_url}/duplicates")
-            expect(page.get_by_role("link", name="名寄せ候補")).to_have_attribute(
+            menu = page.get_by_role("navigation", name="メインメニュー")
+            # The page's entry is lit in its menu (顧客データ), which shows it is open here.
+            expect(menu.locator("details.navgroup.active > summary")).to_have_text("顧客データ")
+            expect(menu.locator('a[href="/duplicates"]')).to_have_attribute(
                 "aria-current", "page"
             )
             cards = page.locator("article.dup-card")

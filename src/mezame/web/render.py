@@ -25,7 +25,7 @@ from mezame.web.i18n import (
     format_yen,
     translations,
 )
-from mezame.web.navigation import NAV
+from mezame.web.navigation import menu_for
 
 
 @dataclass(frozen=True)
@@ -110,11 +110,7 @@ class Renderer:
             "user": user,
             "path": path,
             "current_url": _local_url(request),
-            "nav": [
-                (item, item.is_active(path))
-                for item in NAV
-                if user is not None and item.visible_to(user.role)
-            ],
+            "nav": menu_for(user.role, path) if user is not None else [],
             "csrf_token": csrf_token(request.session),
             **(context or {}),
         }
