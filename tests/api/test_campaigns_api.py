@@ -335,6 +335,9 @@ def test_send_freezes_the_audience_moves_to_sending_and_queues_the_sender(api: A
     refused = api.post(f"{url}/send")
     assert refused.status_code == 409 and "cannot become sending" in refused.json()["detail"]
     assert api.huey.pending_count() == 3
+    # Every move the campaign's state forbids is a conflict, pause included.
+    not_paused = api.post(f"{url}/pause")
+    assert not_paused.status_code == 409 and "cannot become paused" in not_paused.json()["detail"]
     assert api.post("/api/v1/campaigns/99999/send").status_code == 404
 
 

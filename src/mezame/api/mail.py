@@ -163,7 +163,11 @@ def send_campaign(
     return _progress(session, campaign_id)
 
 
-@router.post("/campaigns/{campaign_id}/pause", response_model=CampaignProgressOut)
+@router.post(
+    "/campaigns/{campaign_id}/pause",
+    response_model=CampaignProgressOut,
+    responses={409: {"description": "Stopped or finished: nothing to pause"}},
+)
 def pause_campaign(
     campaign_id: int, session: DbSession, _user: MarketingUser
 ) -> CampaignProgressOut:
@@ -172,7 +176,11 @@ def pause_campaign(
     return _progress(session, campaign_id)
 
 
-@router.post("/campaigns/{campaign_id}/stop", response_model=CampaignProgressOut)
+@router.post(
+    "/campaigns/{campaign_id}/stop",
+    response_model=CampaignProgressOut,
+    responses={409: {"description": "Finished: nothing to stop"}},
+)
 def stop_campaign(
     campaign_id: int, session: DbSession, _user: MarketingUser
 ) -> CampaignProgressOut:

@@ -249,7 +249,7 @@ def move_campaign(session: Session, *, campaign_id: int, to: CampaignStatus) -> 
     if current == to:
         return campaign
     if not can_move_campaign(current, to):
-        raise InvalidInputError(
+        raise ConflictError(
             f"campaign {campaign_id} is {current.value}: cannot become {to.value}"
         )
     campaign.status = to.value
