@@ -68,9 +68,7 @@ def test_review_queue_merge_undo_and_not_duplicate(base_url: str, sqlite_engine:
             menu = page.get_by_role("navigation", name="メインメニュー")
             # The page's entry is lit in its menu (顧客データ), which shows it is open here.
             expect(menu.locator("details.navgroup.active > summary")).to_have_text("顧客データ")
-            expect(menu.locator('a[href="/duplicates"]')).to_have_attribute(
-                "aria-current", "page"
-            )
+            expect(menu.locator('a[href="/duplicates"]')).to_have_attribute("aria-current", "page")
             cards = page.locator("article.dup-card")
             expect(cards).to_have_count(2)
             daiwa = cards.filter(has_text="大和物流(株)")

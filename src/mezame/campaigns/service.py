@@ -249,9 +249,7 @@ def move_campaign(session: Session, *, campaign_id: int, to: CampaignStatus) -> 
     if current == to:
         return campaign
     if not can_move_campaign(current, to):
-        raise ConflictError(
-            f"campaign {campaign_id} is {current.value}: cannot become {to.value}"
-        )
+        raise ConflictError(f"campaign {campaign_id} is {current.value}: cannot become {to.value}")
     campaign.status = to.value
     if to == CampaignStatus.STOPPED:
         # Its unsent rows are never sent; rows a sender holds are cancelled when it lets go.
