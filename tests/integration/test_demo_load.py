@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -12,14 +13,19 @@ from typer.testing import CliRunner
 
 from mezame.cli import app
 from mezame.config import get_settings
-from mezame.demo.service import DEMO_PASSWORD, load_demo
+from mezame.db import make_engine
+from mezame.demo.service import DEMO_PASSWORD, DEMO_SEGMENTS, load_demo
 from mezame.models import (
+    Campaign,
+    CampaignSend,
+    CampaignStep,
     Company,
     Contact,
     Deal,
     EngagementEvent,
     Order,
     SalesActivity,
+    Segment,
     SurveyAnswer,
     User,
 )
@@ -86,8 +92,28 @@ def test_mezame_demo_without_serving(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert "取り込み" in result.output and "集計" in result.output
         assert "marketing@demo.mezame.jp" in result.output and DEMO_PASSWORD in result.output
         assert (tmp_path / "demo-data" / "companies.csv").exists()
+        assert re.search(r"集計（\d{4}年\d{1,2}月\d{1,2}日時点）", result.output)
         again = runner.invoke(app, ["demo", "--no-serve", "--companies", "60"])
         assert again.exit_code == 0, again.output
+        # Segments and draft campaigns to look at, made once; nothing scheduled or sent.
+        engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+        with Session(engine) as s:
+            assert s.scalar(select(func.count(Segment.id))) == len(DEMO_SEGMENTS)
+            campaigns = s.scalars(select(Campaign).order_by(Campaign.id)).all()
+            assert [(c.kind, c.status, c.scheduled_at) for c in campaigns] == [
+                ("one_off", "draft", None),
+                ("sequence", "draft", None),
+                ("one_off", "draft", None),
+            ]
+            assert all(c.segment_id is not None for c in campaigns)
+            steps = s.scalars(
+                select(CampaignStep.wait_days)
+                .where(CampaignStep.campaign_id == campaigns[1].id)
+                .order_by(CampaignStep.position)
+            ).all()
+            assert steps == [0, 2, 7]
+            assert s.scalar(select(func.count(CampaignSend.id))) == 0
+        engine.dispose()
     finally:
         get_settings.cache_clear()
 

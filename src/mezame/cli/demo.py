@@ -6,6 +6,7 @@ import dataclasses
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
@@ -14,9 +15,10 @@ from rich.table import Table
 from mezame.cli.app import app, console, engine, unit_of_work
 from mezame.db import migrate
 from mezame.demo.files import write_world
-from mezame.demo.service import ensure_demo_users, load_demo
+from mezame.demo.service import ensure_demo_users, load_demo, seed_demo_campaigns
 from mezame.demo.timeline import JST
 from mezame.demo.world import MIN_COMPANIES, SALES_REPS, generate_world
+from mezame.dormancy.priority import format_day
 from mezame.pipeline import run_pipeline
 
 _STEP_LABELS = {
@@ -35,6 +37,7 @@ _STEP_LABELS = {
     "dormant_lost_deal": "休眠: 失注・見送り",
     "dormant_contact_only": "休眠: 接点のみ",
 }
+_KIND_LABELS = {"one_off": "単発", "recurring": "毎月", "sequence": "ステップ配信"}
 
 CompaniesOption = Annotated[
     int, typer.Option(min=MIN_COMPANIES, help="Company rows, planted duplicates included.")
@@ -63,7 +66,7 @@ def demo_data(
     with console.status("デモデータを生成しています…"):
         world = generate_world(companies=companies, seed=seed, as_of=_as_of(as_of))
         files = write_world(world, out)
-    console.print(f"{out}/ に書き出しました (seed {seed}、{world.as_of} 時点)")
+    console.print(f"{out}/ に書き出しました（seed {seed}、{format_day(world.as_of, 'ja')}時点）")
     table = Table()
     table.add_column("ファイル")
     table.add_column("種類")
@@ -123,6 +126,10 @@ def demo(
             progress=progress,
         )
         summary = run_pipeline(session, as_of=datetime.combine(today, time(), JST))
+        drafts = [
+            (c.id, c.name, c.kind)
+            for c in seed_demo_campaigns(session, now=datetime.now(JST), tz=ZoneInfo("Asia/Tokyo"))
+        ]
 
     imported = Table(title=f"取り込み ({out}/)")
     for column in ("種類", "行数", "追加", "更新", "変更なし"):
@@ -137,7 +144,7 @@ def demo(
         )
     console.print(imported)
 
-    figures = Table(title=f"集計 ({today} 時点)")
+    figures = Table(title=f"集計（{format_day(today, 'ja')}時点）")
     figures.add_column("項目")
     figures.add_column("値", justify="right")
     for name, count in summary.counts.items():
@@ -147,6 +154,13 @@ def demo(
         if field.name not in ("as_of", "counts") and isinstance(value, int | float | str):
             figures.add_row(field.name, f"{value:,}" if isinstance(value, int) else str(value))
     console.print(figures)
+
+    ready = Table(title="下書きのキャンペーン（送信ボタンを押すまで誰にも送りません）")
+    for column in ("ID", "名前", "種類"):
+        ready.add_column(column)
+    for campaign_id, name, kind in drafts:
+        ready.add_row(str(campaign_id), name, _KIND_LABELS.get(kind, kind))
+    console.print(ready)
 
     users = Table(title="デモ用ログイン")
     for column in ("メールアドレス", "パスワード", "ロール"):

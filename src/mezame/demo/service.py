@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mezame.accounts.service import create_user
+from mezame.campaigns.definition.service import create_from_plan
+from mezame.campaigns.plan import CampaignPlan
 from mezame.demo.files import write_world
 from mezame.demo.timeline import add_months
 from mezame.demo.world import SALES_REPS, Planted, generate_world
 from mezame.dormancy.changes import Change, ChangeKind, ChangesPolicy
 from mezame.ingest.service import ImportReport, import_file
-from mezame.models import User
+from mezame.models import Campaign, MailTemplate, Segment, User
 from mezame.policy.service import load_policy, save_policy
+from mezame.segments.service import create_segment
 from mezame.templates.service import install_builtin_templates
+from mezame.templates.types import MessageType
 from mezame.vocabulary import Role
 
 # Printed by `mezame demo`: a demo database is for looking around, never for real customers.
@@ -118,3 +124,99 @@ def load_demo(
         report_progress(report.rows_total, report.rows_total)
         reports[step] = report
     return reports
+
+
+def _rule(field: str, op: str, value: object = None) -> dict[str, object]:
+    return {"field": field, "op": op, "value": value}
+
+
+# Who the demo's campaigns are for: the three kinds of dormant record, each with its angle.
+DEMO_SEGMENTS: tuple[tuple[str, str, list[dict[str, object]]], ...] = (
+    (
+        "価格で見送り・失注した担当者",
+        "再提案（価格）の対象: 価格が理由の失注・見送りで、メールを送れる人",
+        [
+            _rule("dormancy.kind", "eq", "lost_deal"),
+            _rule("dormancy.reason", "eq", "price"),
+            _rule("consent.mailable", "eq", True),
+        ],
+    ),
+    (
+        "名刺交換のみの担当者",
+        "お久しぶりですシリーズの対象: 商談に至らなかった接点のみの人",
+        [_rule("dormancy.kind", "eq", "contact_only"), _rule("consent.mailable", "eq", True)],
+    ),
+    (
+        "休眠中の既存顧客（優先度 高）",
+        "ニュースレターで思い出してもらう、掘り起こし優先度の高い元顧客",
+        [
+            _rule("dormancy.kind", "eq", "former_customer"),
+            _rule("dormancy.band", "in", ["high"]),
+            _rule("consent.mailable", "eq", True),
+        ],
+    ),
+)
+
+
+def seed_demo_campaigns(session: Session, *, now: datetime, tz: ZoneInfo) -> list[Campaign]:
+    """Saved segments and draft campaigns built from the shipped templates, through the same
+    services as the UI: ready to preview and send. Idempotent: what exists is left as it is.
+
+    Nothing is scheduled: the demo never mails anyone until someone presses send.
+    """
+    templates = {
+        t.message_type: t.id
+        for t in session.scalars(select(MailTemplate).where(MailTemplate.builtin))
+    }
+    segments: dict[str, int] = {}
+    for name, description, rules in DEMO_SEGMENTS:
+        found = session.scalar(select(Segment.id).where(Segment.name == name))
+        if found is None:
+            definition = {"match": "all", "rules": rules}
+            found = create_segment(
+                session, name=name, definition=definition, description=description
+            ).id
+        segments[name] = found
+    plans: list[dict[str, Any]] = [
+        {
+            "name": "【再提案】価格で見送られた方へ",
+            "segment_id": segments["価格で見送り・失注した担当者"],
+            "template_id": templates[MessageType.REPROPOSAL_PRICE],
+            "goal": "inquiry",
+        },
+        {
+            "name": "お久しぶりです → 資料のご案内 → リマインド",
+            "kind": "sequence",
+            "segment_id": segments["名刺交換のみの担当者"],
+            "steps": [
+                {"template_id": templates[MessageType.HISASHIBURI]},
+                {
+                    "template_id": templates[MessageType.FOLLOWUP_2DAYS],
+                    "wait_days": 2,
+                    "branch": "not_clicked",
+                },
+                {
+                    "template_id": templates[MessageType.REMINDER_1WEEK],
+                    "wait_days": 7,
+                    "branch": "not_clicked",
+                    "then_seasonal": True,
+                },
+            ],
+            "goal": "reply",
+        },
+        {
+            "name": "月次ニュースレター（休眠中の既存顧客）",
+            "segment_id": segments["休眠中の既存顧客（優先度 高）"],
+            "template_id": templates[MessageType.NEWSLETTER],
+            "goal": "download",
+        },
+    ]
+    campaigns: list[Campaign] = []
+    for plan in plans:
+        existing = session.scalar(select(Campaign).where(Campaign.name == plan["name"]))
+        if existing is None:
+            existing = create_from_plan(
+                session, CampaignPlan.model_validate(plan), user_id=None, tz=tz, now=now
+            )
+        campaigns.append(existing)
+    return campaigns
