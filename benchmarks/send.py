@@ -11,8 +11,10 @@ database; measured before and after the sender, and the higher of the two is the
 reference. Targets: at least 60 % of the ceiling and at least 800 messages/s; peak RSS
 under 300 MB (the sender runs in a process of its own, so the seeding and the ceiling
 do not count). The DKIM rates (RSA-2048 and Ed25519) are measured on a smaller run.
+With --database-url the send log is kept there instead (a PostgreSQL URL is emptied first).
 
     .venv/bin/python benchmarks/send.py [--messages N] [--connections C] [--dkim-messages N]
+        [--database-url URL]
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import aiosmtplib
-from sqlalchemy import insert
+from sqlalchemy import insert, make_url, text
 from sqlalchemy.orm import Session
 
 from mezame.adapters.dkim import DkimSigner
@@ -111,9 +113,13 @@ def start_sink(port: int) -> subprocess.Popen[str]:
     return proc
 
 
-def seed(db: Path, contacts: int) -> tuple[object, int]:
-    """A migrated SQLite database with contacts who opted in, and a frozen campaign."""
-    engine = make_engine(f"sqlite:///{db}")
+def seed(url: str, contacts: int) -> tuple[object, int]:
+    """A migrated database with contacts who opted in, and a frozen campaign."""
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
     migrate(engine)
     now = datetime.now(UTC)
     with Session(engine) as session:
@@ -164,17 +170,17 @@ def parts(port: int, connections: int, dkim: DkimSigner | None = None) -> Sender
 
 
 def send_campaign(
-    db: Path, port: int, connections: int, contacts: int, dkim_algorithm: str | None, workdir: Path
+    url: str, port: int, connections: int, contacts: int, dkim_algorithm: str | None, workdir: Path
 ) -> tuple[float, float]:
     """Seed here, send in a fresh process (its peak RSS is the sender's alone): (rate, MB)."""
-    engine, campaign_id = seed(db, contacts)
+    engine, campaign_id = seed(url, contacts)
     engine.dispose()
     out = subprocess.run(
         [
             sys.executable,
             __file__,
             "--child",
-            str(db),
+            url,
             str(campaign_id),
             str(port),
             str(connections),
@@ -201,7 +207,7 @@ def peak_rss_mb() -> float:
 
 
 def child(
-    db: str, campaign_id: int, port: int, connections: int, dkim_algorithm: str, workdir: str
+    url: str, campaign_id: int, port: int, connections: int, dkim_algorithm: str, workdir: str
 ) -> None:
     """The sender run being measured, in a process of its own."""
     dkim = None
@@ -209,7 +215,7 @@ def child(
         dkim = rsa_signer(Path(workdir))
     elif dkim_algorithm == "ed25519-sha256":
         dkim = ed25519_signer()
-    engine = make_engine(f"sqlite:///{db}")
+    engine = make_engine(url)
     start = time.perf_counter()
     report = asyncio.run(
         run_campaign(
@@ -305,11 +311,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--dkim-messages", type=int, default=5_000)
+    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        db, campaign_id, port, connections, dkim_algorithm, workdir = args.child
-        child(db, int(campaign_id), int(port), int(connections), dkim_algorithm, workdir)
+        url, campaign_id, port, connections, dkim_algorithm, workdir = args.child
+        child(url, int(campaign_id), int(port), int(connections), dkim_algorithm, workdir)
         return
 
     port = free_port()
@@ -320,8 +327,12 @@ def main() -> None:
             messages = prerendered(1000)
             before = asyncio.run(ceiling(port, args.connections, args.messages, messages))
             print(f"ceiling (pre-rendered bytes, aiosmtplib): {before:,.0f} messages/s")
+
+            def url(name: str) -> str:
+                return args.database_url or f"sqlite:///{workdir / name}"
+
             rate, peak_rss_mb = send_campaign(
-                workdir / "send.db", port, args.connections, args.messages, None, workdir
+                url("send.db"), port, args.connections, args.messages, None, workdir
             )
             print(f"mezame sender, no DKIM: {rate:,.0f} messages/s, peak RSS {peak_rss_mb:.0f} MB")
             after = asyncio.run(ceiling(port, args.connections, args.messages, messages))
@@ -330,7 +341,7 @@ def main() -> None:
             # ratio is taken against the better of the two, never the flattering one.
             reference = max(before, after)
             rsa_rate, _ = send_campaign(
-                workdir / "rsa.db",
+                url("rsa.db"),
                 port,
                 args.connections,
                 args.dkim_messages,
@@ -339,7 +350,7 @@ def main() -> None:
             )
             print(f"mezame sender, DKIM rsa-sha256 (2048): {rsa_rate:,.0f} messages/s")
             ed_rate, _ = send_campaign(
-                workdir / "ed.db",
+                url("ed.db"),
                 port,
                 args.connections,
                 args.dkim_messages,
@@ -359,6 +370,7 @@ def main() -> None:
                 "reference": round(reference, 1),
                 "ratio": round(rate / reference, 3),
                 "messages": args.messages,
+                "database": make_url(args.database_url or "sqlite://").get_backend_name(),
                 "connections": args.connections,
                 "peak_rss_mb": round(peak_rss_mb, 1),
                 "dkim_rsa_messages_per_s": round(rsa_rate, 1),
