@@ -18,7 +18,9 @@ from mezame.campaigns.service import StepContent, create_campaign, freeze_audien
 from mezame.mail.links import LinkSigner
 from mezame.mail.message import SenderIdentity
 from mezame.models import Company, ConsentRecord, Contact
+from mezame.segments.service import create_segment
 from mezame.sending.service import SenderParts, SendOptions
+from mezame.templates.service import TemplateFields, create_template
 
 SECRET = b"test-secret-key-for-links"
 BASE_URL = "https://mezame.example.jp"
@@ -154,3 +156,26 @@ def make_campaign(engine: Engine, *, html: str = HTML, name: str = "11月ニュ�
         freeze_audience(session, campaign_id=campaign.id, as_of=datetime.now(UTC))
         session.commit()
         return campaign.id
+
+
+def add_sample10_segment_and_template(session: Session) -> tuple[int, int]:
+    """A saved segment of 株式会社サンプル10's contacts (add_contacts(start=10)) and a team
+    template: (segment id, template id)."""
+    segment = create_segment(
+        session,
+        name="サンプル10の担当者",
+        definition={
+            "match": "all",
+            "rules": [{"field": "company.name", "op": "contains", "value": "サンプル10"}],
+        },
+    ).id
+    template = create_template(
+        session,
+        TemplateFields(
+            name="お久しぶりです（自社版）",
+            message_type="hisashiburi",
+            subject="{{ contact.name }}様 お久しぶりです",
+            html="<p>ご無沙汰しております。</p>",
+        ),
+    ).id
+    return segment, template

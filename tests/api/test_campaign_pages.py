@@ -20,7 +20,7 @@ from mezame.config import Settings
 from mezame.db import session_scope
 from mezame.models import Campaign, CampaignSend, CampaignStep
 from mezame.queue import use_huey
-from tests.mail_helpers import add_contacts, make_campaign
+from tests.mail_helpers import add_contacts, add_sample10_segment_and_template, make_campaign
 
 PASSWORD = "correct-horse-battery"
 EVIL = "<script>alert(1)</script>"
@@ -188,28 +188,9 @@ def test_api_lists_and_reads_stats_for_every_role_and_only_marketing_sets_the_go
 
 
 def test_a_draft_from_a_template_and_a_segment_sends_to_the_segment_only(site: Site) -> None:
-    from mezame.segments.service import create_segment
-    from mezame.templates.service import TemplateFields, create_template
-
     with session_scope(site.engine) as s:
         add_contacts(s, 3, start=10)  # 株式会社サンプル10: the segment
-        segment = create_segment(
-            s,
-            name="サンプル10の担当者",
-            definition={
-                "match": "all",
-                "rules": [{"field": "company.name", "op": "contains", "value": "サンプル10"}],
-            },
-        ).id
-        template = create_template(
-            s,
-            TemplateFields(
-                name="お久しぶりです（自社版）",
-                message_type="hisashiburi",
-                subject="{{ contact.name }}様 お久しぶりです",
-                html="<p>ご無沙汰しております。</p>",
-            ),
-        ).id
+        segment, template = add_sample10_segment_and_template(s)
     _login(site.client, "marketing")
     form = site.client.get("/campaigns/new").text
     assert "サンプル10の担当者" in form and "お久しぶりです（自社版）" in form

@@ -24,9 +24,7 @@ from mezame.config import Settings
 from mezame.db import session_scope
 from mezame.models import Campaign, CampaignSend, CampaignStep
 from mezame.queue import use_huey
-from mezame.segments.service import create_segment
-from mezame.templates.service import TemplateFields, create_template
-from tests.mail_helpers import add_contacts
+from tests.mail_helpers import add_contacts, add_sample10_segment_and_template
 
 PASSWORD = "correct-horse-battery"
 HTML = "<p>{{ company.name }} {{ contact.name }}様</p>"
@@ -60,23 +58,7 @@ def api(sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             headers[role] = {"Authorization": f"Bearer {token}"}
         add_contacts(s, 3)  # 株式会社サンプル0
         add_contacts(s, 2, start=10)  # 株式会社サンプル10: the segment
-        segment = create_segment(
-            s,
-            name="サンプル10の担当者",
-            definition={
-                "match": "all",
-                "rules": [{"field": "company.name", "op": "contains", "value": "サンプル10"}],
-            },
-        ).id
-        template = create_template(
-            s,
-            TemplateFields(
-                name="お久しぶりです（自社版）",
-                message_type="hisashiburi",
-                subject="{{ contact.name }}様 お久しぶりです",
-                html="<p>ご無沙汰しております。</p>",
-            ),
-        ).id
+        segment, template = add_sample10_segment_and_template(s)
     # The app queues on the process-wide Huey: a throwaway one, put back afterwards.
     monkeypatch.setattr("mezame.queue._huey", None)
     monkeypatch.setattr("mezame.queue._tasks", {})

@@ -15,10 +15,10 @@ from mezame.web.auth import (
     Pages,
     TeamUser,
     client_ip,
+    fresh_session,
     start_session,
     too_many_attempts,
 )
-from mezame.web.csrf import new_csrf_token
 from mezame.web.forms import FieldError
 from mezame.web.labels import N_
 
@@ -100,10 +100,6 @@ def change_password(
 def logout_everywhere(request: Request, session: DbSession, user: TeamUser) -> Response:
     """End every session of this user, this one included, then show the login form."""
     accounts.log_out_everywhere(session, accounts.get_user(session, user.id))
-    locale = request.session.get("locale")
-    request.session.clear()
-    if locale is not None:
-        request.session["locale"] = locale
+    fresh_session(request)
     request.session[FLASH_LOGGED_OUT_EVERYWHERE] = True
-    new_csrf_token(request.session)
     return RedirectResponse("/login", status_code=303)

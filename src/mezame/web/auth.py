@@ -90,15 +90,20 @@ def client_ip(request: Request) -> str:
     return (request.client.host if request.client else "")[:45]
 
 
-def start_session(request: Request, user: User) -> None:
-    """A fresh session for this user: nothing from before survives, the CSRF token included."""
+def fresh_session(request: Request) -> None:
+    """Forget everything of the session but its language; a new CSRF token."""
     locale = request.session.get("locale")
     request.session.clear()
-    request.session["user_id"] = user.id
-    request.session[SESSION_EPOCH] = user.session_epoch
     if locale is not None:
         request.session["locale"] = locale
     new_csrf_token(request.session)
+
+
+def start_session(request: Request, user: User) -> None:
+    """A fresh session for this user: nothing from before survives, the CSRF token included."""
+    fresh_session(request)
+    request.session["user_id"] = user.id
+    request.session[SESSION_EPOCH] = user.session_epoch
 
 
 def too_many_attempts(
