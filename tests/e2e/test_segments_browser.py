@@ -68,6 +68,9 @@ def test_build_a_segment_with_a_live_count(base_url: str) -> None:
 
             page.get_by_role("button", name=re.compile("条件を追加")).click()
             expect(page.locator(".rule-row")).to_have_count(2)
+            # htmx binds a new row's controls when it settles (and then drops `htmx-added`):
+            # a change before that would go unheard (failed under CI load).
+            expect(page.locator(".rule-row.htmx-added")).to_have_count(0)
             second = page.locator(".rule-row").nth(1)
             second.get_by_label("項目").select_option("lead.band")
             # Choosing the field swaps the value box for a list: wait for the list itself.
